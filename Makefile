@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make            build kmod/ipsecnat.ko, userspace/ipsecnat, userspace/libxt_IPSECNAT.so
+# make deps       install the Debian packages needed (scripts/setup)
+# make check      boot the Debian kernel under QEMU and run selftests/*.sh
+# make check T=x  run only selftests/x.sh
+# make demo       boot the VM and show the problem and the fix
+# make vm         interactive guest shell with the module loaded
+# make lint       checkpatch + sparse
+
+ifeq ($(origin KDIR),undefined)
+KVER ?= $(shell scripts/kver)
+KDIR := /lib/modules/$(KVER)/build
+else
+KVER ?= $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h)
+endif
+export KVER
+
+all: module userspace
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+userspace:
+	$(MAKE) -C userspace
+
+deps:
+	scripts/setup
+
+check: all
+	scripts/vm check $(T)
+
+demo: all
+	scripts/vm demo
+
+vm: all
+	scripts/vm shell
+
+bench: all
+	scripts/vm bench
+
+lint:
+	scripts/lint
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C userspace clean
+	rm -rf build
+
+.PHONY: all module userspace deps check demo vm bench lint clean

@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run selftests/*.sh (or the one named) and print one TAP line each.
+# Exit code 0 = pass, 4 = skip, anything else = fail.
+cd "$(dirname "$0")" || exit 1
+if [ $# -gt 0 ]; then
+	tests=("${1%.sh}.sh")
+else
+	mapfile -t tests < <(ls [a-z]*.sh | grep -vx -e lib.sh -e run.sh)
+fi
+per_test_timeout=${SELFTEST_TIMEOUT:-900}
+echo "TAP version 13"
+echo "1..${#tests[@]}"
+n=0
+for t in "${tests[@]}"; do
+	n=$((n + 1))
+	log=../build/vm/$t.log
+	start=$SECONDS
+	timeout -k 10 "$per_test_timeout" bash "./$t" >"$log" 2>&1
+	rc=$?
+	dur=$((SECONDS - start))
+	case $rc in
+	0) echo "ok $n ${t%.sh} # ${dur}s" ;;
+	4) echo "ok $n ${t%.sh} # SKIP $(tail -n 1 "$log")" ;;
+	*) echo "not ok $n ${t%.sh} # exit $rc after ${dur}s, log build/vm/$t.log"
+	   tail -n 15 "$log" | sed 's/^/#   /' ;;
+	esac
+done

@@ -1,0 +1,2 @@
+#!/bin/bash
+modprobe ipsecnat && lsmod | grep ipsecnat && rmmod ipsecnat
