@@ -1,7 +1,125 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * ipsecnat: IPsec-aware NAT. Module set-up, per-netns state, defaults.
+ */
 #include <linux/module.h>
-static int __init ipsecnat_init(void) { return 0; }
-static void __exit ipsecnat_exit(void) { }
+#include <linux/moduleparam.h>
+#include "ipsecnat.h"
+
+/*
+ * Defaults for new namespaces (changing them does not touch existing ones).
+ * max_sas bounds memory (~200 bytes per SA with its share of flow/slot).
+ * pending_window is how long one host may hold a (peer, public address)
+ * pair while waiting for its first inbound SPI: a few round trips plus IKE
+ * processing, short enough that a second host is held only briefly.
+ * established_timeout matches conntrack's generic timeout (600 s); an SA is
+ * kept past it anyway while it is its flow's newest and conntrack still
+ * tracks the flow.
+ */
+static unsigned int max_sas = 65536;
+module_param(max_sas, uint, 0644);
+MODULE_PARM_DESC(max_sas, "SAs per network namespace (default 65536)");
+static unsigned int max_sas_per_host = 1024;
+module_param(max_sas_per_host, uint, 0644);
+MODULE_PARM_DESC(max_sas_per_host, "SAs per inside host (default 1024)");
+static unsigned int pending_window = 5;
+module_param(pending_window, uint, 0644);
+MODULE_PARM_DESC(pending_window, "seconds one host may wait for its inbound SPI before another host may learn (default 5)");
+static unsigned int pending_timeout = 30;
+module_param(pending_timeout, uint, 0644);
+MODULE_PARM_DESC(pending_timeout, "idle seconds before an unanswered outbound SA is dropped (default 30)");
+static unsigned int established_timeout = 600;
+module_param(established_timeout, uint, 0644);
+MODULE_PARM_DESC(established_timeout, "idle seconds before an answered SA is dropped (default 600)");
+
+unsigned int ipsecnat_net_id __read_mostly;
+
+static int __net_init ipsecnat_net_init(struct net *net)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(net);
+	int err;
+
+	in->net = net;
+	spin_lock_init(&in->lock);
+	in->set.max_sas = READ_ONCE(max_sas);
+	in->set.max_sas_per_host = READ_ONCE(max_sas_per_host);
+	in->set.pending_window = READ_ONCE(pending_window) * HZ;
+	in->set.pending_timeout = READ_ONCE(pending_timeout) * HZ;
+	in->set.established_timeout = READ_ONCE(established_timeout) * HZ;
+	INIT_DELAYED_WORK(&in->gc_work, ipsecnat_gc_work);
+
+	in->stats = alloc_percpu(struct ipsecnat_stats);
+	if (!in->stats)
+		return -ENOMEM;
+	err = ipsecnat_tables_init(in);
+	if (err)
+		goto err_tables;
+	err = ipsecnat_proc_init(net);
+	if (err)
+		goto err_proc;
+	err = ipsecnat_hooks_register(net);
+	if (err)
+		goto err_hooks;
+	queue_delayed_work(system_power_efficient_wq, &in->gc_work, HZ);
+	return 0;
+
+err_hooks:
+	ipsecnat_proc_exit(net);
+err_proc:
+	ipsecnat_tables_destroy(in);
+err_tables:
+	free_percpu(in->stats);
+	return err;
+}
+
+/* The core waits an RCU grace period between pre_exit and exit. */
+static void __net_exit ipsecnat_net_pre_exit(struct net *net)
+{
+	WRITE_ONCE(ipsecnat_pernet(net)->dying, true);
+}
+
+static void __net_exit ipsecnat_net_exit(struct net *net)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(net);
+
+	cancel_delayed_work_sync(&in->gc_work);
+	ipsecnat_hooks_unregister(net);
+	ipsecnat_proc_exit(net);
+	ipsecnat_tables_destroy(in);
+	free_percpu(in->stats);
+}
+
+static struct pernet_operations ipsecnat_net_ops = {
+	.init = ipsecnat_net_init,
+	.pre_exit = ipsecnat_net_pre_exit,
+	.exit = ipsecnat_net_exit,
+	.id = &ipsecnat_net_id,
+	.size = sizeof(struct ipsecnat_net),
+};
+
+static int __init ipsecnat_init(void)
+{
+	int err;
+
+	err = register_pernet_subsys(&ipsecnat_net_ops);
+	if (err)
+		return err;
+	err = ipsecnat_target_init();
+	if (err)
+		unregister_pernet_subsys(&ipsecnat_net_ops);
+	return err;
+}
+
+static void __exit ipsecnat_exit(void)
+{
+	ipsecnat_target_exit();
+	unregister_pernet_subsys(&ipsecnat_net_ops);
+	rcu_barrier();
+}
+
 module_init(ipsecnat_init);
 module_exit(ipsecnat_exit);
 MODULE_LICENSE("GPL");
+MODULE_AUTHOR("ipsecnat developers");
+MODULE_DESCRIPTION("IPsec-aware NAT: SPI-tracking ESP translation for gateways");
+MODULE_ALIAS("ipt_IPSECNAT");

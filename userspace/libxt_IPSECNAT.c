@@ -1,1 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iptables extension for the IPSECNAT target (mangle POSTROUTING only).
+ *
+ *   -j IPSECNAT [--to-source ADDR[-ADDR]]
+ */
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <xtables.h>
+#include "xt_IPSECNAT.h"
 
+enum {
+	O_TO_SOURCE = 0,
+};
+
+static const struct xt_option_entry ipsecnat_opts[] = {
+	{ .name = "to-source", .id = O_TO_SOURCE, .type = XTTYPE_STRING },
+	XTOPT_TABLEEND,
+};
+
+static void ipsecnat_help(void)
+{
+	printf("IPSECNAT target options (mangle table, POSTROUTING chain):\n"
+	       " --to-source ADDR[-ADDR]\n"
+	       "				Public address, or pool of addresses, for\n"
+	       "				inside hosts' ESP. Default: the outgoing\n"
+	       "				interface's address, like MASQUERADE.\n"
+	       "Translates ESP per SPI so several inside hosts can use IPsec to\n"
+	       "the same peer through one public address; other traffic\n"
+	       "continues down the chain untouched.\n");
+}
+
+static void parse_addr(const char *s, __be32 *addr)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		xtables_error(PARAMETER_PROBLEM,
+			      "IPSECNAT: \"%s\" is not an IPv4 address", s);
+	*addr = a.s_addr;
+}
+
+static void ipsecnat_parse(struct xt_option_call *cb)
+{
+	struct xt_ipsecnat_tginfo *info = cb->data;
+	char buf[2 * INET_ADDRSTRLEN + 2], *dash;
+
+	xtables_option_parse(cb);
+	if (cb->entry->id != O_TO_SOURCE)
+		return;
+	if (strlen(cb->arg) >= sizeof(buf))
+		xtables_error(PARAMETER_PROBLEM,
+			      "IPSECNAT: bad --to-source \"%s\"", cb->arg);
+	strcpy(buf, cb->arg);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash++ = '\0';
+	parse_addr(buf, &info->min_addr);
+	if (dash)
+		parse_addr(dash, &info->max_addr);
+	else
+		info->max_addr = info->min_addr;
+	if (ntohl(info->min_addr) > ntohl(info->max_addr))
+		xtables_error(PARAMETER_PROBLEM,
+			      "IPSECNAT: --to-source range \"%s\" runs backwards", cb->arg);
+	if (ntohl(info->max_addr) - ntohl(info->min_addr) >= 65536)
+		xtables_error(PARAMETER_PROBLEM,
+			      "IPSECNAT: --to-source pool \"%s\" is larger than 65536 addresses",
+			      cb->arg);
+	info->flags |= XT_IPSECNAT_F_TO_SOURCE;
+}
+
+static void print_range(const struct xt_ipsecnat_tginfo *info)
+{
+	struct in_addr a = { .s_addr = info->min_addr };
+
+	printf("%s", xtables_ipaddr_to_numeric(&a));
+	if (info->max_addr != info->min_addr) {
+		a.s_addr = info->max_addr;
+		printf("-%s", xtables_ipaddr_to_numeric(&a));
+	}
+}
+
+static void ipsecnat_print(const void *ip, const struct xt_entry_target *target,
+			   int numeric)
+{
+	const struct xt_ipsecnat_tginfo *info = (const void *)target->data;
+
+	if (info->flags & XT_IPSECNAT_F_TO_SOURCE) {
+		printf(" to:");
+		print_range(info);
+	} else {
+		printf(" masquerade");
+	}
+}
+
+static void ipsecnat_save(const void *ip, const struct xt_entry_target *target)
+{
+	const struct xt_ipsecnat_tginfo *info = (const void *)target->data;
+
+	if (info->flags & XT_IPSECNAT_F_TO_SOURCE) {
+		printf(" --to-source ");
+		print_range(info);
+	}
+}
+
+static struct xtables_target ipsecnat_tg_reg = {
+	.name		= "IPSECNAT",
+	.version	= XTABLES_VERSION,
+	.family		= NFPROTO_IPV4,
+	.revision	= 0,
+	.size		= XT_ALIGN(sizeof(struct xt_ipsecnat_tginfo)),
+	.userspacesize	= XT_ALIGN(sizeof(struct xt_ipsecnat_tginfo)),
+	.help		= ipsecnat_help,
+	.x6_parse	= ipsecnat_parse,
+	.x6_options	= ipsecnat_opts,
+	.print		= ipsecnat_print,
+	.save		= ipsecnat_save,
+};
+
+static void __attribute__((constructor)) ipsecnat_xt_init(void)
+{
+	xtables_register_target(&ipsecnat_tg_reg);
+}

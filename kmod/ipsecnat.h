@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ipsecnat: SPI-aware NAT for ESP. Internal definitions.
+ *
+ * Model, per network namespace:
+ *   flow   (inside host H, peer P) bound to public address A
+ *   slot   (P, A): which flows share that pair and which one may learn
+ *   host   (H): SA count, for the per-host cap
+ *   sa     one ESP SA seen on the wire, in one direction:
+ *            outbound keyed (P, SPI)    -- the peer picked SPI, unique at P
+ *            inbound  keyed (A, P, SPI) -- H picked SPI
+ *
+ * Learning rule: an inbound SPI nobody knows goes to the slot's pending
+ * flow (the one flow whose newest outbound SA is still unanswered), else to
+ * the only flow on the slot (peer-initiated rekey), else nowhere. A second
+ * flow with an unanswered SA on a claimed slot is held back (dropped and
+ * counted) until the first is answered or its pending window passes, so the
+ * gateway never has to guess between two hosts.
+ */
+#ifndef _IPSECNAT_H
+#define _IPSECNAT_H
+
+#include <linux/rhashtable.h>
+#include <linux/workqueue.h>
+#include <linux/percpu.h>
+#include <linux/skbuff.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include "compat.h"
+#include "uapi/xt_IPSECNAT.h"
+
+/* Counters, one array per CPU per netns. Order is the /proc order. */
+#define IPSECNAT_COUNTERS(X)						\
+	X(out_translated)	/* outbound ESP rewritten to A */	\
+	X(in_translated)	/* inbound ESP rewritten to H */	\
+	X(learned)		/* inbound SPI learned (pending flow) */\
+	X(rekey_peer)		/* inbound SPI learned (only flow) */	\
+	X(held_back)		/* outbound held: slot claimed */	\
+	X(ambiguous)		/* inbound SPI, several flows: dropped */\
+	X(unknown_spi)		/* inbound SPI, no flow: untouched */	\
+	X(local_spi)		/* inbound SPI of a local xfrm state */	\
+	X(spi_conflict)		/* outbound SPI owned by another host */\
+	X(cap_netns)		/* refused: per-netns cap */		\
+	X(cap_host)		/* refused: per-host cap */		\
+	X(no_memory)		/* refused: allocation failed */	\
+	X(no_address)		/* refused: no public address */	\
+	X(malformed)		/* truncated ESP, SPI 0: dropped */	\
+	X(icmp_translated)	/* ICMP errors quoting ESP rewritten */	\
+	X(expired)		/* SAs removed by the timeouts */
+
+enum ipsecnat_counter {
+#define IPSECNAT_ENUM(name) IPSECNAT_C_##name,
+	IPSECNAT_COUNTERS(IPSECNAT_ENUM)
+#undef IPSECNAT_ENUM
+	IPSECNAT_C_MAX
+};
+
+struct ipsecnat_stats {
+	u64 c[IPSECNAT_C_MAX];
+};
+
+/* Settings of one netns; defaults come from the module parameters. */
+struct ipsecnat_settings {
+	unsigned int max_sas;		/* per netns */
+	unsigned int max_sas_per_host;
+	unsigned int pending_window;	/* jiffies a slot claim lasts */
+	unsigned int pending_timeout;	/* jiffies an unanswered SA lives idle */
+	unsigned int established_timeout; /* jiffies an answered SA lives idle */
+};
+
+struct ipsecnat_slot;
+struct ipsecnat_host;
+
+struct ipsecnat_flow_key {
+	__be32 host;
+	__be32 peer;
+};
+
+struct ipsecnat_flow {
+	struct rhash_head node;
+	struct ipsecnat_flow_key key;
+	__be32 pub;
+	unsigned int nr_sas;
+	unsigned long learn_gen;	/* generation of the newest inbound SA */
+	__be32 last_spi[2];		/* SPI used last, by direction */
+	struct ipsecnat_slot *slot;
+	struct ipsecnat_host *hostent;
+	struct hlist_node slot_list;	/* slot->flows, under the netns lock */
+	struct rcu_head rcu;
+};
+
+struct ipsecnat_slot_key {
+	__be32 peer;
+	__be32 pub;
+};
+
+struct ipsecnat_slot {
+	struct rhash_head node;
+	struct ipsecnat_slot_key key;
+	struct ipsecnat_flow __rcu *pending;
+	unsigned long pending_since;
+	unsigned long last_hold;	/* jiffies another flow was held */
+	struct ipsecnat_flow *yielded;	/* owner whose claim ran out ... */
+	unsigned long yield_until;	/* ... waits until then */
+	unsigned int nr_flows;
+	struct hlist_head flows;
+	struct rcu_head rcu;
+};
+
+struct ipsecnat_host {
+	struct rhash_head node;
+	__be32 addr;
+	unsigned int nr_sas;
+	struct rcu_head rcu;
+};
+
+enum ipsecnat_dir {
+	IPSECNAT_OUT,
+	IPSECNAT_IN,
+};
+
+/* Outbound SAs use pub = 0 in their key: (peer, spi) is unique at the peer. */
+struct ipsecnat_sa_key {
+	__be32 pub;
+	__be32 peer;
+	__be32 spi;
+};
+
+struct ipsecnat_sa {
+	struct rhash_head node;
+	struct ipsecnat_sa_key key;
+	u8 dir;
+	struct ipsecnat_flow *flow;
+	unsigned long gen;		/* creation order, see sa_answered */
+	unsigned long created;
+	unsigned long lastuse;
+	atomic64_t packets;
+	atomic64_t bytes;
+	struct rcu_head rcu;
+};
+
+struct ipsecnat_net {
+	struct net *net;
+	spinlock_t lock;		/* serialises all table writes */
+	struct rhashtable sas[2];	/* by enum ipsecnat_dir */
+	struct rhashtable flows;
+	struct rhashtable slots;
+	struct rhashtable hosts;
+	atomic_t nr_sas;
+	unsigned long gen;		/* under lock */
+	struct ipsecnat_settings set;
+	struct ipsecnat_stats __percpu *stats;
+	struct delayed_work gc_work;
+	bool dying;
+};
+
+extern unsigned int ipsecnat_net_id;
+
+static inline struct ipsecnat_net *ipsecnat_pernet(struct net *net)
+{
+	return net_generic(net, ipsecnat_net_id);
+}
+
+static inline void ipsecnat_count(struct ipsecnat_net *in, enum ipsecnat_counter c)
+{
+	this_cpu_inc(in->stats->c[c]);
+}
+
+void ipsecnat_stats_sum(struct ipsecnat_net *in, struct ipsecnat_stats *sum);
+extern const char *const ipsecnat_counter_names[IPSECNAT_C_MAX];
+
+/* table.c */
+int ipsecnat_tables_init(struct ipsecnat_net *in);
+void ipsecnat_tables_destroy(struct ipsecnat_net *in);
+struct ipsecnat_sa *ipsecnat_sa_lookup(struct ipsecnat_net *in, enum ipsecnat_dir dir,
+				       __be32 pub, __be32 peer, __be32 spi);
+struct ipsecnat_flow *ipsecnat_flow_lookup(struct ipsecnat_net *in, __be32 host, __be32 peer);
+bool ipsecnat_sa_answered(const struct ipsecnat_sa *sa);
+bool ipsecnat_claim(struct ipsecnat_net *in, struct ipsecnat_flow *flow);
+
+/* Outcome of creating or learning an SA. */
+enum ipsecnat_result {
+	IPSECNAT_OK,
+	IPSECNAT_HOLD,		/* drop this packet, try again later */
+	IPSECNAT_REFUSE,	/* drop, counted */
+	IPSECNAT_PASS,		/* not ours: leave the packet alone */
+};
+
+struct ipsecnat_pool {
+	__be32 min_addr;
+	__be32 max_addr;
+};
+
+enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host,
+					    __be32 peer, __be32 spi,
+					    const struct ipsecnat_pool *pool,
+					    struct ipsecnat_sa **res);
+enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
+					  __be32 peer, __be32 spi,
+					  struct ipsecnat_sa **res);
+void ipsecnat_flush(struct ipsecnat_net *in);
+void ipsecnat_flush_pub(struct ipsecnat_net *in, __be32 pub);
+void ipsecnat_gc_work(struct work_struct *work);
+
+static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
+{
+	unsigned long now = jiffies;
+
+	if (READ_ONCE(sa->lastuse) != now)
+		WRITE_ONCE(sa->lastuse, now);
+	if (READ_ONCE(sa->flow->last_spi[sa->dir]) != sa->key.spi)
+		WRITE_ONCE(sa->flow->last_spi[sa->dir], sa->key.spi);
+	atomic64_inc(&sa->packets);
+	atomic64_add(len, &sa->bytes);
+}
+
+/* packet.c */
+unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
+			       const struct xt_ipsecnat_tginfo *info,
+			       const struct net_device *out);
+bool ipsecnat_rule_pool(const struct xt_ipsecnat_tginfo *info, const struct net_device *out,
+			const struct sk_buff *skb, struct ipsecnat_pool *pool);
+int ipsecnat_hooks_register(struct net *net);
+void ipsecnat_hooks_unregister(struct net *net);
+
+/* target.c */
+int ipsecnat_target_init(void);
+void ipsecnat_target_exit(void);
+
+/* proc.c */
+int ipsecnat_proc_init(struct net *net);
+void ipsecnat_proc_exit(struct net *net);
+
+#endif /* _IPSECNAT_H */

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipsecnat packet path: outbound ESP (from the IPSECNAT target), inbound ESP
+ * (PREROUTING hook, before conntrack), and ICMP errors quoting ESP.
+ *
+ * Outbound ESP keeps its conntrack entry keyed by the inside address: the
+ * target gives the entry a null SNAT binding, so MASQUERADE leaves it alone
+ * and two inside hosts never clash on the generic (SPI-less) ESP tuple. The
+ * address is rewritten here instead. Inbound ESP is rewritten back before
+ * conntrack sees it, so conntrack finds the inside host's own entry and
+ * "ESTABLISHED,RELATED" rules accept it.
+ */
+#include <linux/ip.h>
+#include <linux/icmp.h>
+#include <linux/netfilter_ipv4.h>
+#include <net/ip.h>
+#include <net/esp.h>
+#include <net/xfrm.h>
+#include <net/checksum.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_nat.h>
+#include <linux/netfilter/x_tables.h>
+#include "ipsecnat.h"
+
+/* SPI of the ESP header at @off; 0 when truncated (SPI 0 is reserved too). */
+static __be32 esp_spi(const struct sk_buff *skb, unsigned int off)
+{
+	struct ip_esp_hdr _esph;
+	const struct ip_esp_hdr *esph;
+
+	esph = skb_header_pointer(skb, off, sizeof(_esph), &_esph);
+	return esph ? esph->spi : 0;
+}
+
+static bool later_fragment(const struct iphdr *iph)
+{
+	return iph->frag_off & htons(IP_OFFSET);
+}
+
+static int rewrite_addr(struct sk_buff *skb, bool src, __be32 addr)
+{
+	struct iphdr *iph;
+	__be32 *field;
+
+	if (skb_ensure_writable(skb, sizeof(*iph)))
+		return -ENOMEM;
+	iph = ip_hdr(skb);
+	field = src ? &iph->saddr : &iph->daddr;
+	csum_replace4(&iph->check, *field, addr);
+	*field = addr;
+	return 0;
+}
+
+/* An ICMP error whose quoted datagram is ESP. */
+struct icmp_esp {
+	unsigned int inner_off;		/* offset of the quoted IP header */
+	__be32 inner_saddr;
+	__be32 inner_daddr;
+	__be32 spi;
+};
+
+static bool icmp_esp_parse(const struct sk_buff *skb, struct icmp_esp *q)
+{
+	unsigned int off = ip_hdrlen(skb);
+	struct icmphdr _icmph;
+	const struct icmphdr *icmph;
+	struct iphdr _inner;
+	const struct iphdr *inner;
+
+	if (later_fragment(ip_hdr(skb)))
+		return false;
+	icmph = skb_header_pointer(skb, off, sizeof(_icmph), &_icmph);
+	if (!icmph || (icmph->type != ICMP_DEST_UNREACH &&
+		       icmph->type != ICMP_TIME_EXCEEDED &&
+		       icmph->type != ICMP_PARAMETERPROB))
+		return false;
+	off += sizeof(_icmph);
+	inner = skb_header_pointer(skb, off, sizeof(_inner), &_inner);
+	if (!inner || inner->protocol != IPPROTO_ESP || inner->ihl < 5 ||
+	    later_fragment(inner))
+		return false;
+	q->inner_off = off;
+	q->inner_saddr = inner->saddr;
+	q->inner_daddr = inner->daddr;
+	q->spi = esp_spi(skb, off + inner->ihl * 4);
+	return q->spi != 0;
+}
+
+/*
+ * Rewrite an ICMP error quoting ESP: the outer destination and the quoted
+ * source (inbound, @src false), or the outer source and the quoted
+ * destination (outbound, @src true), keeping both checksums right.
+ */
+static int icmp_esp_rewrite(struct sk_buff *skb, const struct icmp_esp *q, bool src,
+			    __be32 addr)
+{
+	unsigned int ihl = ip_hdrlen(skb);
+	struct icmphdr *icmph;
+	struct iphdr *inner;
+	__be32 *field;
+	__sum16 old_check;
+
+	if (skb_ensure_writable(skb, q->inner_off + sizeof(*inner)))
+		return -ENOMEM;
+	icmph = (struct icmphdr *)(skb->data + ihl);
+	inner = (struct iphdr *)(skb->data + q->inner_off);
+	field = src ? &inner->daddr : &inner->saddr;
+	old_check = inner->check;
+	csum_replace4(&inner->check, *field, addr);
+	inet_proto_csum_replace4(&icmph->checksum, skb, *field, addr, false);
+	inet_proto_csum_replace2(&icmph->checksum, skb, (__force __be16)old_check,
+				 (__force __be16)inner->check, false);
+	*field = addr;
+	return rewrite_addr(skb, src, addr);
+}
+
+/* Keep MASQUERADE and SNAT rules off this conntrack entry: see top. */
+static void ct_null_snat(struct sk_buff *skb)
+{
+	struct nf_nat_range2 range = { .flags = NF_NAT_RANGE_MAP_IPS };
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct;
+
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct || nf_ct_is_confirmed(ct) || nf_nat_initialized(ct, NF_NAT_MANIP_SRC))
+		return;
+	range.min_addr.ip = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.ip;
+	range.max_addr.ip = range.min_addr.ip;
+	nf_nat_setup_info(ct, &range, NF_NAT_MANIP_SRC);
+}
+
+static bool in_pool(const struct ipsecnat_pool *pool, __be32 addr)
+{
+	return ntohl(addr) >= ntohl(pool->min_addr) && ntohl(addr) <= ntohl(pool->max_addr);
+}
+
+static unsigned int outbound_esp(struct ipsecnat_net *in, struct sk_buff *skb,
+				 const struct xt_ipsecnat_tginfo *info,
+				 const struct net_device *out)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	__be32 host = iph->saddr, peer = iph->daddr;
+	struct ipsecnat_pool pool;
+	struct ipsecnat_flow *flow;
+	struct ipsecnat_sa *sa;
+	__be32 spi;
+
+	if (later_fragment(iph)) {
+		/* no SPI here; the flow knows the address */
+		flow = ipsecnat_flow_lookup(in, host, peer);
+		if (!flow)
+			return XT_CONTINUE;
+		return rewrite_addr(skb, true, flow->pub) ? NF_DROP : NF_ACCEPT;
+	}
+	spi = esp_spi(skb, ip_hdrlen(skb));
+	if (!spi) {
+		ipsecnat_count(in, IPSECNAT_C_malformed);
+		return NF_DROP;
+	}
+	sa = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, peer, spi);
+	if (sa) {
+		if (sa->flow->key.host != host) {
+			ipsecnat_count(in, IPSECNAT_C_spi_conflict);
+			return NF_DROP;
+		}
+		if (!ipsecnat_sa_answered(sa) && !ipsecnat_claim(in, sa->flow)) {
+			ipsecnat_count(in, IPSECNAT_C_held_back);
+			return NF_DROP;
+		}
+	} else {
+		if (!ipsecnat_rule_pool(info, out, skb, &pool)) {
+			ipsecnat_count(in, IPSECNAT_C_no_address);
+			return NF_DROP;
+		}
+		if (in_pool(&pool, host))	/* already public */
+			return XT_CONTINUE;
+		if (ipsecnat_sa_create_out(in, host, peer, spi, &pool, &sa) != IPSECNAT_OK)
+			return NF_DROP;
+	}
+	if (rewrite_addr(skb, true, sa->flow->pub))
+		return NF_DROP;
+	ct_null_snat(skb);
+	ipsecnat_sa_touch(sa, skb->len);
+	ipsecnat_count(in, IPSECNAT_C_out_translated);
+	return NF_ACCEPT;
+}
+
+/* An inside host's ICMP error about ESP it received leaves as A. */
+static unsigned int outbound_icmp(struct ipsecnat_net *in, struct sk_buff *skb)
+{
+	struct ipsecnat_flow *flow;
+	struct icmp_esp q;
+
+	if (!icmp_esp_parse(skb, &q) || q.inner_daddr != ip_hdr(skb)->saddr)
+		return XT_CONTINUE;
+	flow = ipsecnat_flow_lookup(in, q.inner_daddr, q.inner_saddr);
+	if (!flow || !ipsecnat_sa_lookup(in, IPSECNAT_IN, flow->pub, q.inner_saddr, q.spi))
+		return XT_CONTINUE;
+	if (icmp_esp_rewrite(skb, &q, true, flow->pub))
+		return NF_DROP;
+	ct_null_snat(skb);
+	ipsecnat_count(in, IPSECNAT_C_icmp_translated);
+	return NF_ACCEPT;
+}
+
+unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
+			       const struct xt_ipsecnat_tginfo *info,
+			       const struct net_device *out)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(net);
+
+	/* the gateway's own IPsec (no input interface) is not ours */
+	if (!skb->skb_iif || READ_ONCE(in->dying))
+		return XT_CONTINUE;
+	switch (ip_hdr(skb)->protocol) {
+	case IPPROTO_ESP:
+		return outbound_esp(in, skb, info, out);
+	case IPPROTO_ICMP:
+		return outbound_icmp(in, skb);
+	}
+	return XT_CONTINUE;
+}
+
+static bool local_spi(struct net *net, __be32 daddr, __be32 spi)
+{
+	xfrm_address_t a = { .a4 = daddr };
+	struct xfrm_state *x;
+
+	x = xfrm_state_lookup(net, 0, &a, spi, IPPROTO_ESP, AF_INET);
+	if (!x)
+		return false;
+	xfrm_state_put(x);
+	return true;
+}
+
+static unsigned int inbound_esp(struct ipsecnat_net *in, struct sk_buff *skb)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	__be32 pub = iph->daddr, peer = iph->saddr;
+	struct ipsecnat_sa *sa;
+	__be32 spi;
+
+	if (later_fragment(iph))
+		return NF_ACCEPT;	/* defrag runs first when conntrack is on */
+	spi = esp_spi(skb, ip_hdrlen(skb));
+	if (!spi) {
+		ipsecnat_count(in, IPSECNAT_C_malformed);
+		return NF_DROP;
+	}
+	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, pub, peer, spi);
+	if (!sa) {
+		if (local_spi(in->net, pub, spi)) {
+			ipsecnat_count(in, IPSECNAT_C_local_spi);
+			return NF_ACCEPT;
+		}
+		switch (ipsecnat_sa_learn_in(in, pub, peer, spi, &sa)) {
+		case IPSECNAT_OK:
+			break;
+		case IPSECNAT_PASS:
+			return NF_ACCEPT;
+		default:
+			return NF_DROP;
+		}
+	}
+	if (rewrite_addr(skb, false, sa->flow->key.host))
+		return NF_DROP;
+	ipsecnat_sa_touch(sa, skb->len);
+	ipsecnat_count(in, IPSECNAT_C_in_translated);
+	return NF_ACCEPT;
+}
+
+/* ICMP errors about translated outbound ESP go back to the inside host. */
+static unsigned int inbound_icmp(struct ipsecnat_net *in, struct sk_buff *skb)
+{
+	struct ipsecnat_sa *sa;
+	struct icmp_esp q;
+
+	if (!icmp_esp_parse(skb, &q) || q.inner_saddr != ip_hdr(skb)->daddr)
+		return NF_ACCEPT;
+	sa = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, q.inner_daddr, q.spi);
+	if (!sa || sa->flow->pub != q.inner_saddr)
+		return NF_ACCEPT;
+	if (icmp_esp_rewrite(skb, &q, false, sa->flow->key.host))
+		return NF_DROP;
+	ipsecnat_count(in, IPSECNAT_C_icmp_translated);
+	return NF_ACCEPT;
+}
+
+static unsigned int ipsecnat_prerouting(void *priv, struct sk_buff *skb,
+					const struct nf_hook_state *state)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(state->net);
+
+	if (!atomic_read(&in->nr_sas) || READ_ONCE(in->dying))
+		return NF_ACCEPT;
+	switch (ip_hdr(skb)->protocol) {
+	case IPPROTO_ESP:
+		return inbound_esp(in, skb);
+	case IPPROTO_ICMP:
+		return inbound_icmp(in, skb);
+	}
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops ipsecnat_hook_ops[] = {
+	{
+		/* after defragmentation, before raw and conntrack */
+		.hook = ipsecnat_prerouting,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = NF_IP_PRI_RAW - 10,
+	},
+};
+
+int ipsecnat_hooks_register(struct net *net)
+{
+	return nf_register_net_hooks(net, ipsecnat_hook_ops, ARRAY_SIZE(ipsecnat_hook_ops));
+}
+
+void ipsecnat_hooks_unregister(struct net *net)
+{
+	nf_unregister_net_hooks(net, ipsecnat_hook_ops, ARRAY_SIZE(ipsecnat_hook_ops));
+}

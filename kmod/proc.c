@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Interim per-netns read-out until the netlink control plane exists:
+ *   /proc/net/ipsecnat       counters and the SA count
+ *   /proc/net/ipsecnat_sas   one line per SA
+ */
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include "ipsecnat.h"
+
+const char *const ipsecnat_counter_names[IPSECNAT_C_MAX] = {
+#define IPSECNAT_NAME(name) #name,
+	IPSECNAT_COUNTERS(IPSECNAT_NAME)
+#undef IPSECNAT_NAME
+};
+
+void ipsecnat_stats_sum(struct ipsecnat_net *in, struct ipsecnat_stats *sum)
+{
+	int cpu, i;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct ipsecnat_stats *s = per_cpu_ptr(in->stats, cpu);
+
+		for (i = 0; i < IPSECNAT_C_MAX; i++)
+			sum->c[i] += READ_ONCE(s->c[i]);
+	}
+}
+
+static int stats_show(struct seq_file *seq, void *v)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(seq_file_single_net(seq));
+	struct ipsecnat_stats sum;
+	int i;
+
+	ipsecnat_stats_sum(in, &sum);
+	seq_printf(seq, "sas %d\n", atomic_read(&in->nr_sas));
+	for (i = 0; i < IPSECNAT_C_MAX; i++)
+		seq_printf(seq, "%s %llu\n", ipsecnat_counter_names[i], sum.c[i]);
+	return 0;
+}
+
+static void sas_show_dir(struct seq_file *seq, struct ipsecnat_net *in, enum ipsecnat_dir dir)
+{
+	struct rhashtable_iter iter;
+	struct ipsecnat_sa *sa;
+	unsigned long now = jiffies;
+
+	rhashtable_walk_enter(&in->sas[dir], &iter);
+	rhashtable_walk_start(&iter);
+	while ((sa = rhashtable_walk_next(&iter)) != NULL) {
+		const struct ipsecnat_flow *f;
+
+		if (IS_ERR(sa)) {
+			if (PTR_ERR(sa) == -EAGAIN)
+				continue;
+			break;
+		}
+		f = sa->flow;
+		seq_printf(seq, "%s host=%pI4 peer=%pI4 pub=%pI4 spi=0x%08x state=%s age=%u idle=%u packets=%lld bytes=%lld\n",
+			   dir == IPSECNAT_OUT ? "out" : "in",
+			   &f->key.host, &f->key.peer, &f->pub, ntohl(sa->key.spi),
+			   dir == IPSECNAT_IN || ipsecnat_sa_answered(sa) ?
+				"established" : "pending",
+			   jiffies_to_msecs(now - sa->created) / 1000,
+			   jiffies_to_msecs(now - READ_ONCE(sa->lastuse)) / 1000,
+			   atomic64_read(&sa->packets), atomic64_read(&sa->bytes));
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+}
+
+static int sas_show(struct seq_file *seq, void *v)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(seq_file_single_net(seq));
+
+	sas_show_dir(seq, in, IPSECNAT_OUT);
+	sas_show_dir(seq, in, IPSECNAT_IN);
+	return 0;
+}
+
+int ipsecnat_proc_init(struct net *net)
+{
+	if (!proc_create_net_single("ipsecnat", 0440, net->proc_net, stats_show, NULL))
+		return -ENOMEM;
+	if (!proc_create_net_single("ipsecnat_sas", 0440, net->proc_net, sas_show, NULL)) {
+		remove_proc_entry("ipsecnat", net->proc_net);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void ipsecnat_proc_exit(struct net *net)
+{
+	remove_proc_entry("ipsecnat_sas", net->proc_net);
+	remove_proc_entry("ipsecnat", net->proc_net);
+}

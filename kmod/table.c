@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipsecnat binding tables: SAs, flows, slots and hosts of one netns.
+ *
+ * Readers (the packet path) use RCU only. Every change takes the netns lock;
+ * that lock is per namespace and is taken only when state changes (a new SA,
+ * a learned SPI, a claim that changes hands), never for a known SA.
+ */
+#include <linux/slab.h>
+#include <linux/jhash.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_core.h>
+#include <net/netfilter/nf_conntrack_zones.h>
+#include "ipsecnat.h"
+
+#define IPSECNAT_PARAMS(type, keyfield)					\
+	{								\
+		.head_offset = offsetof(type, node),			\
+		.key_offset = offsetof(type, keyfield),			\
+		.key_len = sizeof_field(type, keyfield),		\
+		.automatic_shrinking = true,				\
+	}
+
+static const struct rhashtable_params sa_params =
+	IPSECNAT_PARAMS(struct ipsecnat_sa, key);
+static const struct rhashtable_params flow_params =
+	IPSECNAT_PARAMS(struct ipsecnat_flow, key);
+static const struct rhashtable_params slot_params =
+	IPSECNAT_PARAMS(struct ipsecnat_slot, key);
+static const struct rhashtable_params host_params =
+	IPSECNAT_PARAMS(struct ipsecnat_host, addr);
+
+int ipsecnat_tables_init(struct ipsecnat_net *in)
+{
+	int err;
+
+	err = rhashtable_init(&in->sas[IPSECNAT_OUT], &sa_params);
+	if (err)
+		return err;
+	err = rhashtable_init(&in->sas[IPSECNAT_IN], &sa_params);
+	if (err)
+		goto err_in;
+	err = rhashtable_init(&in->flows, &flow_params);
+	if (err)
+		goto err_flows;
+	err = rhashtable_init(&in->slots, &slot_params);
+	if (err)
+		goto err_slots;
+	err = rhashtable_init(&in->hosts, &host_params);
+	if (err)
+		goto err_hosts;
+	return 0;
+
+err_hosts:
+	rhashtable_destroy(&in->slots);
+err_slots:
+	rhashtable_destroy(&in->flows);
+err_flows:
+	rhashtable_destroy(&in->sas[IPSECNAT_IN]);
+err_in:
+	rhashtable_destroy(&in->sas[IPSECNAT_OUT]);
+	return err;
+}
+
+static void free_entry(void *ptr, void *arg)
+{
+	kfree(ptr);
+}
+
+/* Called after the hooks are gone and an RCU grace period has passed. */
+void ipsecnat_tables_destroy(struct ipsecnat_net *in)
+{
+	rhashtable_free_and_destroy(&in->sas[IPSECNAT_OUT], free_entry, NULL);
+	rhashtable_free_and_destroy(&in->sas[IPSECNAT_IN], free_entry, NULL);
+	rhashtable_free_and_destroy(&in->flows, free_entry, NULL);
+	rhashtable_free_and_destroy(&in->slots, free_entry, NULL);
+	rhashtable_free_and_destroy(&in->hosts, free_entry, NULL);
+}
+
+struct ipsecnat_sa *ipsecnat_sa_lookup(struct ipsecnat_net *in, enum ipsecnat_dir dir,
+				       __be32 pub, __be32 peer, __be32 spi)
+{
+	struct ipsecnat_sa_key key = { .pub = pub, .peer = peer, .spi = spi };
+
+	return rhashtable_lookup(&in->sas[dir], &key, sa_params);
+}
+
+struct ipsecnat_flow *ipsecnat_flow_lookup(struct ipsecnat_net *in, __be32 host, __be32 peer)
+{
+	struct ipsecnat_flow_key key = { .host = host, .peer = peer };
+
+	return rhashtable_lookup(&in->flows, &key, flow_params);
+}
+
+static struct ipsecnat_slot *slot_lookup(struct ipsecnat_net *in, __be32 peer, __be32 pub)
+{
+	struct ipsecnat_slot_key key = { .peer = peer, .pub = pub };
+
+	return rhashtable_lookup(&in->slots, &key, slot_params);
+}
+
+/* An outbound SA is answered once its flow learned an inbound SA after it. */
+bool ipsecnat_sa_answered(const struct ipsecnat_sa *sa)
+{
+	return READ_ONCE(sa->flow->learn_gen) > sa->gen;
+}
+
+static bool claim_live(const struct ipsecnat_net *in, const struct ipsecnat_slot *slot)
+{
+	return time_before(jiffies, slot->pending_since + in->set.pending_window);
+}
+
+/*
+ * May @flow start an unanswered SA on its slot? Under the netns lock.
+ * One flow at a time holds the claim; a claim lasts pending_window. An
+ * owner whose window ran out while another flow was held yields for one
+ * window so the held flow gets its turn.
+ */
+static bool claim_locked(struct ipsecnat_net *in, struct ipsecnat_flow *flow)
+{
+	struct ipsecnat_slot *slot = flow->slot;
+	struct ipsecnat_flow *cur;
+	unsigned long now = jiffies;
+
+	cur = rcu_dereference_protected(slot->pending, lockdep_is_held(&in->lock));
+	if (cur && cur != flow && claim_live(in, slot))
+		goto hold;
+	if (cur == flow) {
+		if (claim_live(in, slot))
+			return true;
+		if (time_after(slot->last_hold, slot->pending_since)) {
+			RCU_INIT_POINTER(slot->pending, NULL);
+			slot->yielded = flow;
+			slot->yield_until = now + in->set.pending_window;
+			goto hold;
+		}
+	} else if (slot->yielded == flow && time_before(now, slot->yield_until)) {
+		goto hold;
+	}
+	rcu_assign_pointer(slot->pending, flow);
+	slot->pending_since = now;
+	return true;
+
+hold:
+	slot->last_hold = now;
+	return false;
+}
+
+bool ipsecnat_claim(struct ipsecnat_net *in, struct ipsecnat_flow *flow)
+{
+	struct ipsecnat_slot *slot = flow->slot;
+	bool ok;
+
+	if (rcu_access_pointer(slot->pending) == flow &&
+	    time_before(jiffies, READ_ONCE(slot->pending_since) + in->set.pending_window))
+		return true;
+
+	spin_lock_bh(&in->lock);
+	ok = claim_locked(in, flow);
+	spin_unlock_bh(&in->lock);
+	return ok;
+}
+
+static struct ipsecnat_host *host_get(struct ipsecnat_net *in, __be32 addr)
+{
+	struct ipsecnat_host *h;
+
+	h = rhashtable_lookup(&in->hosts, &addr, host_params);
+	if (h)
+		return h;
+	h = kzalloc(sizeof(*h), GFP_ATOMIC);
+	if (!h)
+		return NULL;
+	h->addr = addr;
+	if (rhashtable_insert_fast(&in->hosts, &h->node, host_params)) {
+		kfree(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void host_put(struct ipsecnat_net *in, struct ipsecnat_host *h)
+{
+	if (h->nr_sas)
+		return;
+	rhashtable_remove_fast(&in->hosts, &h->node, host_params);
+	kfree_rcu(h, rcu);
+}
+
+static struct ipsecnat_slot *slot_get(struct ipsecnat_net *in, __be32 peer, __be32 pub)
+{
+	struct ipsecnat_slot *s;
+
+	s = slot_lookup(in, peer, pub);
+	if (s)
+		return s;
+	s = kzalloc(sizeof(*s), GFP_ATOMIC);
+	if (!s)
+		return NULL;
+	s->key.peer = peer;
+	s->key.pub = pub;
+	if (rhashtable_insert_fast(&in->slots, &s->node, slot_params)) {
+		kfree(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void slot_put(struct ipsecnat_net *in, struct ipsecnat_slot *s)
+{
+	if (s->nr_flows)
+		return;
+	rhashtable_remove_fast(&in->slots, &s->node, slot_params);
+	kfree_rcu(s, rcu);
+}
+
+/* A slot a new flow can take without waiting for anyone. */
+static bool slot_free(struct ipsecnat_net *in, __be32 peer, __be32 pub)
+{
+	struct ipsecnat_slot *s = slot_lookup(in, peer, pub);
+
+	return !s || !s->nr_flows;
+}
+
+static bool slot_unclaimed(struct ipsecnat_net *in, __be32 peer, __be32 pub)
+{
+	struct ipsecnat_slot *s = slot_lookup(in, peer, pub);
+
+	return !s || !rcu_access_pointer(s->pending) || !claim_live(in, s);
+}
+
+/*
+ * Pick the public address of a new flow from the pool: one no other host
+ * uses toward this peer, else one where nobody is learning, else the first.
+ * The search starts at a per-host offset so hosts spread over the pool.
+ */
+static __be32 choose_pub(struct ipsecnat_net *in, __be32 host, __be32 peer,
+			 const struct ipsecnat_pool *pool)
+{
+	u32 lo = ntohl(pool->min_addr), hi = ntohl(pool->max_addr);
+	u32 n = hi - lo + 1, start, i;
+	bool (*const prefs[])(struct ipsecnat_net *, __be32, __be32) = {
+		slot_free, slot_unclaimed,
+	};
+	unsigned int p;
+
+	if (n == 0 || n > 65536)	/* a /16 at most is searched */
+		n = 65536;
+	start = jhash_1word((__force u32)host, 0) % n;
+	for (p = 0; p < ARRAY_SIZE(prefs); p++) {
+		for (i = 0; i < n; i++) {
+			__be32 a = htonl(lo + (start + i) % n);
+
+			if (prefs[p](in, peer, a))
+				return a;
+		}
+	}
+	return htonl(lo + start);
+}
+
+static struct ipsecnat_flow *flow_create(struct ipsecnat_net *in, __be32 host, __be32 peer,
+					 __be32 pub, struct ipsecnat_host *hostent)
+{
+	struct ipsecnat_slot *slot;
+	struct ipsecnat_flow *f;
+
+	slot = slot_get(in, peer, pub);
+	if (!slot)
+		return NULL;
+	f = kzalloc(sizeof(*f), GFP_ATOMIC);
+	if (!f)
+		goto err;
+	f->key.host = host;
+	f->key.peer = peer;
+	f->pub = pub;
+	f->slot = slot;
+	f->hostent = hostent;
+	if (rhashtable_insert_fast(&in->flows, &f->node, flow_params)) {
+		kfree(f);
+		goto err;
+	}
+	hlist_add_head(&f->slot_list, &slot->flows);
+	slot->nr_flows++;
+	return f;
+err:
+	slot_put(in, slot);
+	return NULL;
+}
+
+static void flow_put(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+{
+	struct ipsecnat_slot *slot = f->slot;
+
+	if (f->nr_sas)
+		return;
+	if (rcu_access_pointer(slot->pending) == f)
+		RCU_INIT_POINTER(slot->pending, NULL);
+	if (slot->yielded == f)
+		slot->yielded = NULL;
+	hlist_del(&f->slot_list);
+	slot->nr_flows--;
+	rhashtable_remove_fast(&in->flows, &f->node, flow_params);
+	kfree_rcu(f, rcu);
+	slot_put(in, slot);
+}
+
+/* Caps and allocation of a new SA for @f; under the netns lock. */
+static struct ipsecnat_sa *sa_add(struct ipsecnat_net *in, struct ipsecnat_flow *f,
+				  enum ipsecnat_dir dir, __be32 pub, __be32 peer, __be32 spi)
+{
+	struct ipsecnat_sa *sa;
+
+	if (atomic_read(&in->nr_sas) >= in->set.max_sas) {
+		ipsecnat_count(in, IPSECNAT_C_cap_netns);
+		return NULL;
+	}
+	if (f->hostent->nr_sas >= in->set.max_sas_per_host) {
+		ipsecnat_count(in, IPSECNAT_C_cap_host);
+		return NULL;
+	}
+	sa = kzalloc(sizeof(*sa), GFP_ATOMIC);
+	if (!sa)
+		goto nomem;
+	sa->key.pub = pub;
+	sa->key.peer = peer;
+	sa->key.spi = spi;
+	sa->dir = dir;
+	sa->flow = f;
+	sa->gen = ++in->gen;
+	sa->created = jiffies;
+	sa->lastuse = sa->created;
+	if (rhashtable_insert_fast(&in->sas[dir], &sa->node, sa_params)) {
+		kfree(sa);
+		goto nomem;
+	}
+	f->nr_sas++;
+	f->hostent->nr_sas++;
+	atomic_inc(&in->nr_sas);
+	return sa;
+nomem:
+	ipsecnat_count(in, IPSECNAT_C_no_memory);
+	return NULL;
+}
+
+static void sa_del(struct ipsecnat_net *in, struct ipsecnat_sa *sa)
+{
+	struct ipsecnat_flow *f = sa->flow;
+	struct ipsecnat_host *h = f->hostent;
+
+	if (rhashtable_remove_fast(&in->sas[sa->dir], &sa->node, sa_params))
+		return;		/* already gone */
+	atomic_dec(&in->nr_sas);
+	f->nr_sas--;
+	h->nr_sas--;
+	kfree_rcu(sa, rcu);
+	flow_put(in, f);
+	host_put(in, h);
+}
+
+/*
+ * First outbound packet of SA (peer, spi) from @host. On IPSECNAT_OK *res is
+ * the SA to translate with. Runs in softirq context.
+ */
+enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host,
+					    __be32 peer, __be32 spi,
+					    const struct ipsecnat_pool *pool,
+					    struct ipsecnat_sa **res)
+{
+	enum ipsecnat_result ret = IPSECNAT_REFUSE;
+	struct ipsecnat_host *hostent;
+	struct ipsecnat_flow *f;
+	struct ipsecnat_sa *sa;
+
+	spin_lock_bh(&in->lock);
+	sa = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, peer, spi);
+	if (sa) {		/* another CPU was first */
+		*res = sa;
+		ret = IPSECNAT_OK;
+		goto out;
+	}
+	if (atomic_read(&in->nr_sas) >= in->set.max_sas) {
+		ipsecnat_count(in, IPSECNAT_C_cap_netns);
+		goto out;
+	}
+	hostent = host_get(in, host);
+	if (!hostent) {
+		ipsecnat_count(in, IPSECNAT_C_no_memory);
+		goto out;
+	}
+	f = ipsecnat_flow_lookup(in, host, peer);
+	if (!f) {
+		f = flow_create(in, host, peer, choose_pub(in, host, peer, pool), hostent);
+		if (!f) {
+			ipsecnat_count(in, IPSECNAT_C_no_memory);
+			host_put(in, hostent);
+			goto out;
+		}
+	}
+	if (!claim_locked(in, f)) {
+		ipsecnat_count(in, IPSECNAT_C_held_back);
+		ret = IPSECNAT_HOLD;
+	} else {
+		sa = sa_add(in, f, IPSECNAT_OUT, 0, peer, spi);
+		if (sa) {
+			*res = sa;
+			ret = IPSECNAT_OK;
+		}
+	}
+	flow_put(in, f);	/* frees a flow left without SAs */
+	host_put(in, hostent);
+out:
+	spin_unlock_bh(&in->lock);
+	return ret;
+}
+
+/*
+ * Inbound ESP to @pub from @peer with an SPI nobody knows. Attribute it to
+ * the slot's pending flow, else to the slot's only flow, else to nobody.
+ */
+enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
+					  __be32 peer, __be32 spi,
+					  struct ipsecnat_sa **res)
+{
+	enum ipsecnat_result ret = IPSECNAT_REFUSE;
+	enum ipsecnat_counter why;
+	struct ipsecnat_flow *f;
+	struct ipsecnat_slot *slot;
+	struct ipsecnat_sa *sa;
+
+	spin_lock_bh(&in->lock);
+	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, pub, peer, spi);
+	if (sa) {
+		*res = sa;
+		ret = IPSECNAT_OK;
+		goto out;
+	}
+	slot = slot_lookup(in, peer, pub);
+	if (!slot || !slot->nr_flows) {
+		ipsecnat_count(in, IPSECNAT_C_unknown_spi);
+		ret = IPSECNAT_PASS;
+		goto out;
+	}
+	f = rcu_dereference_protected(slot->pending, lockdep_is_held(&in->lock));
+	if (f && claim_live(in, slot)) {
+		why = IPSECNAT_C_learned;
+	} else if (slot->nr_flows == 1) {
+		f = hlist_entry(slot->flows.first, struct ipsecnat_flow, slot_list);
+		why = IPSECNAT_C_rekey_peer;
+	} else {
+		ipsecnat_count(in, IPSECNAT_C_ambiguous);
+		goto out;
+	}
+	sa = sa_add(in, f, IPSECNAT_IN, pub, peer, spi);
+	if (!sa)
+		goto out;
+	WRITE_ONCE(f->learn_gen, sa->gen);
+	if (rcu_access_pointer(slot->pending) == f)
+		RCU_INIT_POINTER(slot->pending, NULL);
+	ipsecnat_count(in, why);
+	*res = sa;
+	ret = IPSECNAT_OK;
+out:
+	spin_unlock_bh(&in->lock);
+	return ret;
+}
+
+/* Does conntrack still track ESP between the flow's host and peer? */
+static bool flow_tracked(struct ipsecnat_net *in, const struct ipsecnat_flow *f)
+{
+	struct nf_conntrack_tuple t = {};
+	struct nf_conntrack_tuple_hash *h;
+
+	t.src.l3num = NFPROTO_IPV4;
+	t.src.u3.ip = f->key.host;
+	t.dst.u3.ip = f->key.peer;
+	t.dst.protonum = IPPROTO_ESP;
+	t.dst.dir = IP_CT_DIR_ORIGINAL;
+	h = nf_conntrack_find_get(in->net, &nf_ct_zone_dflt, &t);
+	if (!h)
+		return false;
+	nf_ct_put(nf_ct_tuplehash_to_ctrack(h));
+	return true;
+}
+
+static bool sa_expired(struct ipsecnat_net *in, struct ipsecnat_sa *sa, unsigned long now)
+{
+	unsigned long idle = now - READ_ONCE(sa->lastuse);
+	struct ipsecnat_flow *f = sa->flow;
+
+	if (sa->dir == IPSECNAT_OUT && !ipsecnat_sa_answered(sa))
+		return idle > in->set.pending_timeout;
+	if (idle <= in->set.established_timeout)
+		return false;
+	/* the newest SA of a flow conntrack still tracks stays */
+	return READ_ONCE(f->last_spi[sa->dir]) != sa->key.spi || !flow_tracked(in, f);
+}
+
+/* Remove SAs matching @match from one table; process context. */
+static void sa_sweep(struct ipsecnat_net *in, enum ipsecnat_dir dir,
+		     bool (*match)(struct ipsecnat_net *, struct ipsecnat_sa *, unsigned long),
+		     unsigned long arg, enum ipsecnat_counter counter)
+{
+	struct rhashtable_iter iter;
+	struct ipsecnat_sa *sa;
+
+	rhashtable_walk_enter(&in->sas[dir], &iter);
+	rhashtable_walk_start(&iter);
+	while ((sa = rhashtable_walk_next(&iter)) != NULL) {
+		if (IS_ERR(sa)) {
+			if (PTR_ERR(sa) == -EAGAIN)
+				continue;
+			break;
+		}
+		if (!match(in, sa, arg))
+			continue;
+		spin_lock_bh(&in->lock);
+		sa_del(in, sa);
+		spin_unlock_bh(&in->lock);
+		if (counter < IPSECNAT_C_MAX)
+			ipsecnat_count(in, counter);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+}
+
+void ipsecnat_gc_work(struct work_struct *work)
+{
+	struct ipsecnat_net *in = container_of(to_delayed_work(work),
+					       struct ipsecnat_net, gc_work);
+
+	sa_sweep(in, IPSECNAT_OUT, sa_expired, jiffies, IPSECNAT_C_expired);
+	sa_sweep(in, IPSECNAT_IN, sa_expired, jiffies, IPSECNAT_C_expired);
+	if (!READ_ONCE(in->dying))
+		queue_delayed_work(system_power_efficient_wq, &in->gc_work, HZ);
+}
+
+static bool sa_on_pub(struct ipsecnat_net *in, struct ipsecnat_sa *sa, unsigned long pub)
+{
+	return sa->flow->pub == (__force __be32)pub;
+}
+
+static bool sa_any(struct ipsecnat_net *in, struct ipsecnat_sa *sa, unsigned long unused)
+{
+	return true;
+}
+
+/* An address left the box: bindings to it are void (as MASQUERADE does). */
+void ipsecnat_flush_pub(struct ipsecnat_net *in, __be32 pub)
+{
+	sa_sweep(in, IPSECNAT_OUT, sa_on_pub, (__force unsigned long)pub, IPSECNAT_C_MAX);
+	sa_sweep(in, IPSECNAT_IN, sa_on_pub, (__force unsigned long)pub, IPSECNAT_C_MAX);
+}
+
+void ipsecnat_flush(struct ipsecnat_net *in)
+{
+	sa_sweep(in, IPSECNAT_OUT, sa_any, 0, IPSECNAT_C_MAX);
+	sa_sweep(in, IPSECNAT_IN, sa_any, 0, IPSECNAT_C_MAX);
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The IPSECNAT iptables target (mangle POSTROUTING only) and the address
+ * notifier that voids bindings to an address that left the box.
+ */
+#include <linux/inetdevice.h>
+#include <linux/netfilter/x_tables.h>
+#include <net/route.h>
+#include <net/netfilter/nf_conntrack.h>
+#include "ipsecnat.h"
+
+#define IPSECNAT_MAX_POOL	65536
+
+/* The public address(es) a rule offers: its pool, or the out interface's. */
+bool ipsecnat_rule_pool(const struct xt_ipsecnat_tginfo *info, const struct net_device *out,
+			const struct sk_buff *skb, struct ipsecnat_pool *pool)
+{
+	const struct rtable *rt;
+	__be32 addr;
+
+	if (info->flags & XT_IPSECNAT_F_TO_SOURCE) {
+		pool->min_addr = info->min_addr;
+		pool->max_addr = info->max_addr;
+		return true;
+	}
+	rt = skb_rtable(skb);
+	if (!rt)
+		return false;
+	addr = inet_select_addr(out, rt_nexthop(rt, ip_hdr(skb)->daddr), RT_SCOPE_UNIVERSE);
+	pool->min_addr = addr;
+	pool->max_addr = addr;
+	return addr != 0;
+}
+
+static unsigned int ipsecnat_tg(struct sk_buff *skb, const struct xt_action_param *par)
+{
+	return ipsecnat_outbound(xt_net(par), skb, par->targinfo, xt_out(par));
+}
+
+static int ipsecnat_tg_check(const struct xt_tgchk_param *par)
+{
+	const struct xt_ipsecnat_tginfo *info = par->targinfo;
+
+	if (info->flags & ~XT_IPSECNAT_F_ALL) {
+		pr_info_ratelimited("IPSECNAT: unknown flags %#x\n", info->flags);
+		return -EINVAL;
+	}
+	if (info->flags & XT_IPSECNAT_F_TO_SOURCE) {
+		u32 lo = ntohl(info->min_addr), hi = ntohl(info->max_addr);
+
+		if (!lo || lo > hi) {
+			pr_info_ratelimited("IPSECNAT: bad --to-source range %pI4-%pI4\n",
+					    &info->min_addr, &info->max_addr);
+			return -EINVAL;
+		}
+		if (hi - lo >= IPSECNAT_MAX_POOL) {
+			pr_info_ratelimited("IPSECNAT: --to-source pool larger than %u addresses\n",
+					    IPSECNAT_MAX_POOL);
+			return -ERANGE;
+		}
+	}
+	return nf_ct_netns_get(par->net, par->family);
+}
+
+static void ipsecnat_tg_destroy(const struct xt_tgdtor_param *par)
+{
+	nf_ct_netns_put(par->net, par->family);
+}
+
+static struct xt_target ipsecnat_tg_reg __read_mostly = {
+	.name		= "IPSECNAT",
+	.family		= NFPROTO_IPV4,
+	.table		= "mangle",
+	.hooks		= 1 << NF_INET_POST_ROUTING,
+	.target		= ipsecnat_tg,
+	.targetsize	= sizeof(struct xt_ipsecnat_tginfo),
+	.checkentry	= ipsecnat_tg_check,
+	.destroy	= ipsecnat_tg_destroy,
+	.me		= THIS_MODULE,
+};
+
+static int ipsecnat_inetaddr_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	const struct in_ifaddr *ifa = ptr;
+	struct ipsecnat_net *in = ipsecnat_pernet(dev_net(ifa->ifa_dev->dev));
+
+	if (event == NETDEV_DOWN && !READ_ONCE(in->dying))
+		ipsecnat_flush_pub(in, ifa->ifa_local);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block ipsecnat_inetaddr_nb = {
+	.notifier_call = ipsecnat_inetaddr_event,
+};
+
+int ipsecnat_target_init(void)
+{
+	int err;
+
+	err = register_inetaddr_notifier(&ipsecnat_inetaddr_nb);
+	if (err)
+		return err;
+	err = xt_register_target(&ipsecnat_tg_reg);
+	if (err)
+		unregister_inetaddr_notifier(&ipsecnat_inetaddr_nb);
+	return err;
+}
+
+void ipsecnat_target_exit(void)
+{
+	xt_unregister_target(&ipsecnat_tg_reg);
+	unregister_inetaddr_notifier(&ipsecnat_inetaddr_nb);
+}

@@ -1,0 +1,262 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the ipsecnat selftests (kselftest style).
+#
+# Standard topology (topo_init NHOSTS NPEERS):
+#
+#   host i (ns)  eth0 10.0.1.i/24, inside tunnel address 10.1.i.1 on lo
+#        |
+#   gateway (ns) br0 10.0.1.254/24 (LAN bridge)   wan0 203.0.113.1/24 (+ pool)
+#                                                    |
+#   router (ns)  gw0 203.0.113.254/24               br0 198.51.100.254/24
+#                                                    |
+#   peer j (ns)  eth0 198.51.100.j/24, tunnel address 10.2.j.1 on lo
+#
+# tunnel_add i j builds static-key ESP SAs between host i and peer j; the
+# peer sees the host behind public address $PUB (or $2 of tunnel_add).
+
+ksft_skip=4
+NS_LIST=()
+BG_PIDS=()
+PUB=203.0.113.1
+LAN_PREFIX=10.0.1
+PEER_PREFIX=198.51.100
+KEY=0x0123456789abcdef0123456789abcdef01234567
+
+log() { echo "# $*"; }
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit $ksft_skip; }
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || skip "$c not installed"
+	done
+}
+
+cleanup() {
+	local p n
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for n in "${NS_LIST[@]}"; do ip netns del "$n" 2>/dev/null; done
+	return 0
+}
+trap cleanup EXIT
+
+# setup_ns VAR...: create namespaces with unique names, store them in VARs
+setup_ns() {
+	local var name
+	for var in "$@"; do
+		name="$var-$(mktemp -u XXXXXX)"
+		ip netns add "$name" || fail "ip netns add $name"
+		ip -n "$name" link set lo up
+		NS_LIST+=("$name")
+		printf -v "$var" '%s' "$name"
+	done
+}
+
+# busywait TIMEOUT_MS CMD...: poll CMD every 100 ms until it succeeds
+busywait() {
+	local timeout_ms=$1 start=${EPOCHREALTIME/./}
+	shift
+	while true; do
+		"$@" && return 0
+		(( (${EPOCHREALTIME/./} - start) / 1000 >= timeout_ms )) && return 1
+		sleep 0.1
+	done
+}
+
+slowwait() { # slowwait TIMEOUT_S CMD...: poll every second
+	local i
+	for ((i = 0; i < $1; i++)); do
+		"${@:2}" && return 0
+		sleep 1
+	done
+	return 1
+}
+
+load_module() {
+	modprobe ipsecnat || fail "modprobe ipsecnat"
+}
+
+# veth_pair NS1 IF1 NS2 IF2
+veth_pair() {
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || fail "veth $2/$4"
+	ip -n "$1" link set "$2" up
+	ip -n "$3" link set "$4" up
+}
+
+host_addr() { echo "$LAN_PREFIX.$1"; }
+host_inner() { echo "10.1.$1.1"; }
+peer_addr() { echo "$PEER_PREFIX.$1"; }
+peer_inner() { echo "10.2.$1.1"; }
+
+topo_init() {
+	local nhosts=$1 npeers=$2 i
+	setup_ns GW RT
+	ip netns exec "$GW" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$RT" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$GW" link add br0 type bridge
+	ip -n "$GW" addr add "$LAN_PREFIX.254/24" dev br0
+	ip -n "$GW" link set br0 up
+	veth_pair "$GW" wan0 "$RT" gw0
+	ip -n "$GW" addr add "$PUB/24" dev wan0
+	ip -n "$RT" addr add 203.0.113.254/24 dev gw0
+	ip -n "$GW" route add default via 203.0.113.254
+	ip -n "$RT" link add br0 type bridge
+	ip -n "$RT" addr add "$PEER_PREFIX.254/24" dev br0
+	ip -n "$RT" link set br0 up
+	HOSTS=()
+	PEERS=()
+	for ((i = 1; i <= nhosts; i++)); do
+		setup_ns H
+		HOSTS[i]=$H
+		veth_pair "$H" eth0 "$GW" "lan$i"
+		ip -n "$GW" link set "lan$i" master br0
+		ip -n "$H" addr add "$(host_addr "$i")/24" dev eth0
+		ip -n "$H" addr add "$(host_inner "$i")/32" dev lo
+		ip -n "$H" route add default via "$LAN_PREFIX.254"
+	done
+	for ((i = 1; i <= npeers; i++)); do
+		setup_ns P
+		PEERS[i]=$P
+		veth_pair "$P" eth0 "$RT" "p$i"
+		ip -n "$RT" link set "p$i" master br0
+		ip -n "$P" addr add "$(peer_addr "$i")/24" dev eth0
+		ip -n "$P" addr add "$(peer_inner "$i")/32" dev lo
+		ip -n "$P" route add default via "$PEER_PREFIX.254"
+	done
+}
+
+# Add public addresses PUB+1 .. to the gateway for a pool: gw_pool_addrs 2
+gw_pool_addrs() {
+	local i
+	for ((i = 2; i <= $1; i++)); do
+		ip -n "$GW" addr add "203.0.113.$i/24" dev wan0
+	done
+}
+
+gw_masquerade() {
+	ip netns exec "$GW" iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE ||
+		fail "MASQUERADE rule"
+}
+
+# gw_ipsecnat [target options]
+gw_ipsecnat() {
+	ip netns exec "$GW" iptables -t mangle -A POSTROUTING -o wan0 -j IPSECNAT "$@" ||
+		fail "IPSECNAT rule"
+}
+
+# A standard stateful gateway: FORWARD policy DROP, replies allowed, LAN out.
+gw_stateful() {
+	local ipt="ip netns exec $GW iptables"
+	$ipt -P FORWARD DROP
+	$ipt -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+	$ipt -A FORWARD -i br0 -o wan0 -j ACCEPT
+	gw_masquerade
+}
+
+# SPIs: outbound ones are picked by the peer, inbound ones by the host;
+# both differ per (host, peer, generation) so a misdelivered packet shows up
+# as XfrmInNoStates on the host that got it.
+spi_out() { printf '0x1%03x%02x%02x' "$2" "$1" "${3:-1}"; }
+spi_in() { printf '0x2%03x%02x%02x' "$2" "$1" "${3:-1}"; }
+reqid() { echo $(( $1 * 1000 + $2 )); }
+
+# xfrm_sa NS SRC DST SPI REQID MODE: one static-key SA
+xfrm_sa() {
+	ip -n "$1" xfrm state add src "$2" dst "$3" proto esp spi "$4" reqid "$5" \
+		mode "$6" aead 'rfc4106(gcm(aes))' "$KEY" 128 || fail "xfrm state $4 in $1"
+}
+
+# tunnel_add I J [GEN] [PUBLIC]: tunnel-mode SAs host I <-> peer J.
+# Policies are added once per pair; a later GEN adds new SAs (a rekey).
+tunnel_add() {
+	local i=$1 j=$2 g=${3:-1} pub=${4:-$PUB}
+	local h=${HOSTS[i]} p=${PEERS[j]} r
+	local ha hi pa pi
+	ha=$(host_addr "$i") hi=$(host_inner "$i") pa=$(peer_addr "$j") pi=$(peer_inner "$j")
+	r=$(reqid "$i" "$j")
+	xfrm_sa "$h" "$ha" "$pa" "$(spi_out "$i" "$j" "$g")" "$r" tunnel
+	xfrm_sa "$h" "$pa" "$ha" "$(spi_in "$i" "$j" "$g")" "$r" tunnel
+	xfrm_sa "$p" "$pub" "$pa" "$(spi_out "$i" "$j" "$g")" "$r" tunnel
+	xfrm_sa "$p" "$pa" "$pub" "$(spi_in "$i" "$j" "$g")" "$r" tunnel
+	[ "$g" = 1 ] || return 0
+	ip -n "$h" xfrm policy add src "$hi/32" dst "$pi/32" dir out \
+		tmpl src "$ha" dst "$pa" proto esp reqid "$r" mode tunnel
+	ip -n "$h" xfrm policy add src "$pi/32" dst "$hi/32" dir in \
+		tmpl src "$pa" dst "$ha" proto esp reqid "$r" mode tunnel
+	ip -n "$p" xfrm policy add src "$pi/32" dst "$hi/32" dir out \
+		tmpl src "$pa" dst "$pub" proto esp reqid "$r" mode tunnel
+	ip -n "$p" xfrm policy add src "$hi/32" dst "$pi/32" dir in \
+		tmpl src "$pub" dst "$pa" proto esp reqid "$r" mode tunnel
+}
+
+# tunnel_del_gen I J GEN: remove one generation of SAs (after a rekey)
+tunnel_del_gen() {
+	local i=$1 j=$2 g=$3 pub=${4:-$PUB}
+	local h=${HOSTS[i]} p=${PEERS[j]} ha pa
+	ha=$(host_addr "$i") pa=$(peer_addr "$j")
+	ip -n "$h" xfrm state del src "$ha" dst "$pa" proto esp spi "$(spi_out "$i" "$j" "$g")"
+	ip -n "$h" xfrm state del src "$pa" dst "$ha" proto esp spi "$(spi_in "$i" "$j" "$g")"
+	ip -n "$p" xfrm state del src "$pub" dst "$pa" proto esp spi "$(spi_out "$i" "$j" "$g")"
+	ip -n "$p" xfrm state del src "$pa" dst "$pub" proto esp spi "$(spi_in "$i" "$j" "$g")"
+}
+
+# tunnel_ping I J [COUNT]: COUNT pings host I -> peer J through the tunnel
+tunnel_ping() {
+	ip netns exec "${HOSTS[$1]}" ping -q -c "${3:-1}" -i 0.2 -W 1 \
+		-I "$(host_inner "$1")" "$(peer_inner "$2")" >/dev/null 2>&1
+}
+
+# peer_ping J I [COUNT]: the peer starts the traffic
+peer_ping() {
+	ip netns exec "${PEERS[$1]}" ping -q -c "${3:-1}" -i 0.2 -W 1 \
+		-I "$(peer_inner "$1")" "$(host_inner "$2")" >/dev/null 2>&1
+}
+
+# xfrm_stat NS FIELD
+xfrm_stat() {
+	ip netns exec "$1" awk -v f="$2" '$1 == f { print $2 }' /proc/net/xfrm_stat
+}
+
+# Every host and peer received only its own ESP: no SPI it does not know,
+# no integrity failures (a foreign SA's packet would fail them).
+check_no_misdelivery() {
+	local ns f v
+	for ns in "${HOSTS[@]}" "${PEERS[@]}"; do
+		for f in XfrmInNoStates XfrmInStateProtoError XfrmInStateInvalid XfrmInTmplMismatch; do
+			v=$(xfrm_stat "$ns" "$f")
+			[ "${v:-0}" = 0 ] || fail "$ns: $f=$v"
+		done
+	done
+}
+
+# ESP packets the host's inbound SA for peer J (generation G) received
+sa_packets_in() {
+	local i=$1 j=$2 g=${3:-1}
+	ip -n "${HOSTS[i]}" -s xfrm state get src "$(peer_addr "$j")" dst "$(host_addr "$i")" \
+		proto esp spi "$(spi_in "$i" "$j" "$g")" 2>/dev/null |
+		awk '/lifetime current:/ { getline; split($2, a, "("); print a[1]; exit }'
+}
+
+# ipsecnat_counter NAME: a counter of the gateway's /proc/net/ipsecnat
+ipsecnat_counter() {
+	ip netns exec "$GW" awk -v f="$1" '$1 == f { print $2 }' /proc/net/ipsecnat
+}
+
+# conntrack statistic summed over CPUs in namespace NS: ct_stat NS insert_failed
+ct_stat() {
+	ip netns exec "$1" conntrack -S 2>/dev/null |
+		awk -v f="$2" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) s += kv[2] } } END { print s + 0 }'
+}
+
+# ESP conntrack entries in the gateway
+ct_esp_entries() {
+	ip netns exec "$GW" conntrack -L -p 50 2>/dev/null | grep -c 'src='
+}
+
+expect_counter() { # expect_counter NAME OP VALUE
+	local v
+	v=$(ipsecnat_counter "$1")
+	[ "${v:-0}" "$2" "$3" ] || fail "counter $1=$v, expected $2 $3"
+}

@@ -1,2 +1,0 @@
-#!/bin/bash
-modprobe ipsecnat && lsmod | grep ipsecnat && rmmod ipsecnat
