@@ -36,6 +36,8 @@ require_cmd() {
 
 cleanup() {
 	local p n
+	declare -F cleanup_extra >/dev/null && cleanup_extra
+	[ ${#PARAMS_SAVED[@]} -eq 0 ] || restore_defaults
 	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for n in "${NS_LIST[@]}"; do ip netns del "$n" 2>/dev/null; done
 	return 0
@@ -76,6 +78,22 @@ slowwait() { # slowwait TIMEOUT_S CMD...: poll every second
 
 load_module() {
 	modprobe ipsecnat || fail "modprobe ipsecnat"
+}
+
+# set_default PARAM VALUE: module parameter (default for namespaces created
+# after this), restored when the test exits
+PARAMS_SAVED=()
+set_default() {
+	local f=/sys/module/ipsecnat/parameters/$1
+	PARAMS_SAVED+=("$1=$(cat "$f")")
+	echo "$2" >"$f" || fail "cannot set $1"
+}
+restore_defaults() {
+	local kv
+	for kv in "${PARAMS_SAVED[@]}"; do
+		echo "${kv#*=}" >"/sys/module/ipsecnat/parameters/${kv%%=*}"
+	done
+	PARAMS_SAVED=()
 }
 
 # veth_pair NS1 IF1 NS2 IF2
@@ -168,27 +186,56 @@ xfrm_sa() {
 		mode "$6" aead 'rfc4106(gcm(aes))' "$KEY" 128 || fail "xfrm state $4 in $1"
 }
 
-# tunnel_add I J [GEN] [PUBLIC]: tunnel-mode SAs host I <-> peer J.
+# tunnel_host_side I J [GEN]: host I's SAs and policies toward peer J.
 # Policies are added once per pair; a later GEN adds new SAs (a rekey).
-tunnel_add() {
-	local i=$1 j=$2 g=${3:-1} pub=${4:-$PUB}
-	local h=${HOSTS[i]} p=${PEERS[j]} r
-	local ha hi pa pi
+tunnel_host_side() {
+	local i=$1 j=$2 g=${3:-1} h=${HOSTS[$1]} r ha hi pa pi
 	ha=$(host_addr "$i") hi=$(host_inner "$i") pa=$(peer_addr "$j") pi=$(peer_inner "$j")
 	r=$(reqid "$i" "$j")
 	xfrm_sa "$h" "$ha" "$pa" "$(spi_out "$i" "$j" "$g")" "$r" tunnel
 	xfrm_sa "$h" "$pa" "$ha" "$(spi_in "$i" "$j" "$g")" "$r" tunnel
-	xfrm_sa "$p" "$pub" "$pa" "$(spi_out "$i" "$j" "$g")" "$r" tunnel
-	xfrm_sa "$p" "$pa" "$pub" "$(spi_in "$i" "$j" "$g")" "$r" tunnel
 	[ "$g" = 1 ] || return 0
 	ip -n "$h" xfrm policy add src "$hi/32" dst "$pi/32" dir out \
 		tmpl src "$ha" dst "$pa" proto esp reqid "$r" mode tunnel
 	ip -n "$h" xfrm policy add src "$pi/32" dst "$hi/32" dir in \
 		tmpl src "$pa" dst "$ha" proto esp reqid "$r" mode tunnel
+}
+
+# tunnel_peer_side I J [GEN] [PUBLIC]: peer J's side; it sees host I as PUBLIC
+tunnel_peer_side() {
+	local i=$1 j=$2 g=${3:-1} pub=${4:-$PUB} p=${PEERS[$2]} r hi pa pi
+	hi=$(host_inner "$i") pa=$(peer_addr "$j") pi=$(peer_inner "$j")
+	r=$(reqid "$i" "$j")
+	xfrm_sa "$p" "$pub" "$pa" "$(spi_out "$i" "$j" "$g")" "$r" tunnel
+	xfrm_sa "$p" "$pa" "$pub" "$(spi_in "$i" "$j" "$g")" "$r" tunnel
+	[ "$g" = 1 ] || return 0
 	ip -n "$p" xfrm policy add src "$pi/32" dst "$hi/32" dir out \
 		tmpl src "$pa" dst "$pub" proto esp reqid "$r" mode tunnel
 	ip -n "$p" xfrm policy add src "$hi/32" dst "$pi/32" dir in \
 		tmpl src "$pub" dst "$pa" proto esp reqid "$r" mode tunnel
+}
+
+# tunnel_add I J [GEN] [PUBLIC]: tunnel-mode SAs host I <-> peer J
+tunnel_add() {
+	tunnel_host_side "$1" "$2" "${3:-1}"
+	tunnel_peer_side "$1" "$2" "${3:-1}" "${4:-$PUB}"
+}
+
+# tunnel_rekey I J GEN FIRST: new SAs the way IKE installs them, inbound
+# ones first on both sides, then the outbound ones, FIRST (host|peer) first.
+tunnel_rekey() {
+	local i=$1 j=$2 g=$3 h=${HOSTS[$1]} p=${PEERS[$2]} r ha pa so si
+	ha=$(host_addr "$i") pa=$(peer_addr "$j") r=$(reqid "$i" "$j")
+	so=$(spi_out "$i" "$j" "$g") si=$(spi_in "$i" "$j" "$g")
+	xfrm_sa "$h" "$pa" "$ha" "$si" "$r" tunnel
+	xfrm_sa "$p" "$PUB" "$pa" "$so" "$r" tunnel
+	if [ "$4" = host ]; then
+		xfrm_sa "$h" "$ha" "$pa" "$so" "$r" tunnel
+		xfrm_sa "$p" "$pa" "$PUB" "$si" "$r" tunnel
+	else
+		xfrm_sa "$p" "$pa" "$PUB" "$si" "$r" tunnel
+		xfrm_sa "$h" "$ha" "$pa" "$so" "$r" tunnel
+	fi
 }
 
 # tunnel_del_gen I J GEN: remove one generation of SAs (after a rekey)
@@ -219,11 +266,12 @@ xfrm_stat() {
 	ip netns exec "$1" awk -v f="$2" '$1 == f { print $2 }' /proc/net/xfrm_stat
 }
 
-# Every host and peer received only its own ESP: no SPI it does not know,
-# no integrity failures (a foreign SA's packet would fail them).
+# Every host and peer (or each NS given) received only its own ESP: no SPI
+# it does not know, no integrity failures (a foreign SA's packet fails them).
 check_no_misdelivery() {
-	local ns f v
-	for ns in "${HOSTS[@]}" "${PEERS[@]}"; do
+	local ns f v list=("$@")
+	[ $# -gt 0 ] || list=("${HOSTS[@]}" "${PEERS[@]}")
+	for ns in "${list[@]}"; do
 		for f in XfrmInNoStates XfrmInStateProtoError XfrmInStateInvalid XfrmInTmplMismatch; do
 			v=$(xfrm_stat "$ns" "$f")
 			[ "${v:-0}" = 0 ] || fail "$ns: $f=$v"
@@ -239,6 +287,13 @@ sa_packets_in() {
 		awk '/lifetime current:/ { getline; split($2, a, "("); print a[1]; exit }'
 }
 
+# binding_pub I J: the public address the gateway bound host I to toward peer J
+binding_pub() {
+	ip netns exec "$GW" awk -v h="host=$(host_addr "$1")" -v p="peer=$(peer_addr "$2")" \
+		'$1 == "out" && $2 == h && $3 == p { sub("pub=", "", $4); print $4; exit }' \
+		/proc/net/ipsecnat_sas
+}
+
 # ipsecnat_counter NAME: a counter of the gateway's /proc/net/ipsecnat
 ipsecnat_counter() {
 	ip netns exec "$GW" awk -v f="$1" '$1 == f { print $2 }' /proc/net/ipsecnat
@@ -250,9 +305,9 @@ ct_stat() {
 		awk -v f="$2" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) s += kv[2] } } END { print s + 0 }'
 }
 
-# ESP conntrack entries in the gateway
+# ESP conntrack entries of inside hosts in the gateway
 ct_esp_entries() {
-	ip netns exec "$GW" conntrack -L -p 50 2>/dev/null | grep -c 'src='
+	ip netns exec "$GW" conntrack -L -p 50 2>/dev/null | grep -c "src=$LAN_PREFIX\."
 }
 
 expect_counter() { # expect_counter NAME OP VALUE
