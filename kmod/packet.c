@@ -14,6 +14,7 @@
 #include <linux/icmp.h>
 #include <linux/netfilter_ipv4.h>
 #include <net/ip.h>
+#include <net/route.h>
 #include <net/esp.h>
 #include <net/xfrm.h>
 #include <net/checksum.h>
@@ -114,7 +115,12 @@ static int icmp_esp_rewrite(struct sk_buff *skb, const struct icmp_esp *q, bool 
 	return rewrite_addr(skb, src, addr);
 }
 
-/* Keep MASQUERADE and SNAT rules off this conntrack entry: see top. */
+/*
+ * Keep MASQUERADE and SNAT rules off this conntrack entry: see top. An entry
+ * NATed before the IPSECNAT rule existed has its reply tuple on the public
+ * address, where inbound ESP translated to the inside host would no longer
+ * find it: retire it, and the host's next packet starts a fresh one.
+ */
 static void ct_null_snat(struct sk_buff *skb)
 {
 	struct nf_nat_range2 range = { .flags = NF_NAT_RANGE_MAP_IPS };
@@ -122,7 +128,13 @@ static void ct_null_snat(struct sk_buff *skb)
 	struct nf_conn *ct;
 
 	ct = nf_ct_get(skb, &ctinfo);
-	if (!ct || nf_ct_is_confirmed(ct) || nf_nat_initialized(ct, NF_NAT_MANIP_SRC))
+	if (!ct)
+		return;
+	if (test_bit(IPS_SRC_NAT_BIT, &ct->status)) {
+		nf_ct_kill(ct);
+		return;
+	}
+	if (nf_ct_is_confirmed(ct) || nf_nat_initialized(ct, NF_NAT_MANIP_SRC))
 		return;
 	range.min_addr.ip = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.ip;
 	range.max_addr.ip = range.min_addr.ip;
@@ -244,11 +256,16 @@ static unsigned int inbound_esp(struct ipsecnat_net *in, struct sk_buff *skb)
 		return NF_ACCEPT;	/* defrag runs first when conntrack is on */
 	spi = esp_spi(skb, ip_hdrlen(skb));
 	if (!spi) {
+		if (inet_addr_type(in->net, pub) != RTN_LOCAL)
+			return NF_ACCEPT;	/* the target judges outbound ESP */
 		ipsecnat_count(in, IPSECNAT_C_malformed);
 		return NF_DROP;
 	}
 	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, pub, peer, spi);
 	if (!sa) {
+		/* transit ESP, such as inside hosts' own on its way out */
+		if (inet_addr_type(in->net, pub) != RTN_LOCAL)
+			return NF_ACCEPT;
 		if (local_spi(in->net, pub, spi)) {
 			ipsecnat_count(in, IPSECNAT_C_local_spi);
 			return NF_ACCEPT;

@@ -28,5 +28,5 @@ expect_counter out_translated -gt 0
 expect_counter ambiguous -eq 0
 [ "$(ct_esp_entries)" = 2 ] || fail "conntrack shows $(ct_esp_entries) ESP entries, expected 2"
 [ "$(ct_stat "$GW" insert_failed)" = 0 ] || fail "conntrack insert_failed=$(ct_stat "$GW" insert_failed)"
-ip netns exec "$GW" cat /proc/net/ipsecnat_sas
+ip netns exec "$GW" cat /proc/net/ipsecnat_sas /proc/net/ipsecnat
 echo "PASS"
