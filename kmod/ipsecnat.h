@@ -29,29 +29,24 @@
 #include "compat.h"
 #include "uapi/xt_IPSECNAT.h"
 
-/* Counters, one array per CPU per netns. Order is the /proc order. */
-#define IPSECNAT_COUNTERS(X)						\
-	X(out_translated)	/* outbound ESP rewritten to A */	\
-	X(in_translated)	/* inbound ESP rewritten to H */	\
-	X(learned)		/* inbound SPI learned (pending flow) */\
-	X(rekey_peer)		/* inbound SPI learned (only flow) */	\
-	X(held_back)		/* outbound held: slot claimed */	\
-	X(ambiguous)		/* inbound SPI, several flows: dropped */\
-	X(unknown_spi)		/* inbound SPI, no flow: untouched */	\
-	X(local_spi)		/* inbound SPI of a local xfrm state */	\
-	X(spi_conflict)		/* outbound SPI owned by another host */\
-	X(cap_netns)		/* refused: per-netns cap */		\
-	X(cap_host)		/* refused: per-host cap */		\
-	X(no_memory)		/* refused: allocation failed */	\
-	X(no_address)		/* refused: no public address */	\
-	X(malformed)		/* truncated ESP, SPI 0: dropped */	\
-	X(icmp_translated)	/* ICMP errors quoting ESP rewritten */	\
-	X(expired)		/* SAs removed by the timeouts */
-
+/* Counters, one array per CPU per netns; names in proc.c. */
 enum ipsecnat_counter {
-#define IPSECNAT_ENUM(name) IPSECNAT_C_##name,
-	IPSECNAT_COUNTERS(IPSECNAT_ENUM)
-#undef IPSECNAT_ENUM
+	IPSECNAT_C_out_translated,	/* outbound ESP rewritten to A */
+	IPSECNAT_C_in_translated,	/* inbound ESP rewritten to H */
+	IPSECNAT_C_learned,		/* inbound SPI learned (pending flow) */
+	IPSECNAT_C_rekey_peer,		/* inbound SPI learned (only flow) */
+	IPSECNAT_C_held_back,		/* outbound held: slot claimed */
+	IPSECNAT_C_ambiguous,		/* inbound SPI, several flows: dropped */
+	IPSECNAT_C_unknown_spi,		/* inbound SPI, no flow: untouched */
+	IPSECNAT_C_local_spi,		/* inbound SPI of a local xfrm state */
+	IPSECNAT_C_spi_conflict,	/* outbound SPI owned by another host */
+	IPSECNAT_C_cap_netns,		/* refused: per-netns cap */
+	IPSECNAT_C_cap_host,		/* refused: per-host cap */
+	IPSECNAT_C_no_memory,		/* refused: allocation failed */
+	IPSECNAT_C_no_address,		/* refused: no public address */
+	IPSECNAT_C_malformed,		/* truncated ESP, SPI 0: dropped */
+	IPSECNAT_C_icmp_translated,	/* ICMP errors quoting ESP rewritten */
+	IPSECNAT_C_expired,		/* SAs removed by the timeouts */
 	IPSECNAT_C_MAX
 };
 

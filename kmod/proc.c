@@ -9,9 +9,22 @@
 #include "ipsecnat.h"
 
 const char *const ipsecnat_counter_names[IPSECNAT_C_MAX] = {
-#define IPSECNAT_NAME(name) #name,
-	IPSECNAT_COUNTERS(IPSECNAT_NAME)
-#undef IPSECNAT_NAME
+	[IPSECNAT_C_out_translated] = "out_translated",
+	[IPSECNAT_C_in_translated] = "in_translated",
+	[IPSECNAT_C_learned] = "learned",
+	[IPSECNAT_C_rekey_peer] = "rekey_peer",
+	[IPSECNAT_C_held_back] = "held_back",
+	[IPSECNAT_C_ambiguous] = "ambiguous",
+	[IPSECNAT_C_unknown_spi] = "unknown_spi",
+	[IPSECNAT_C_local_spi] = "local_spi",
+	[IPSECNAT_C_spi_conflict] = "spi_conflict",
+	[IPSECNAT_C_cap_netns] = "cap_netns",
+	[IPSECNAT_C_cap_host] = "cap_host",
+	[IPSECNAT_C_no_memory] = "no_memory",
+	[IPSECNAT_C_no_address] = "no_address",
+	[IPSECNAT_C_malformed] = "malformed",
+	[IPSECNAT_C_icmp_translated] = "icmp_translated",
+	[IPSECNAT_C_expired] = "expired",
 };
 
 void ipsecnat_stats_sum(struct ipsecnat_net *in, struct ipsecnat_stats *sum)

@@ -13,22 +13,33 @@
 #include <net/netfilter/nf_conntrack_zones.h>
 #include "ipsecnat.h"
 
-#define IPSECNAT_PARAMS(type, keyfield)					\
-	{								\
-		.head_offset = offsetof(type, node),			\
-		.key_offset = offsetof(type, keyfield),			\
-		.key_len = sizeof_field(type, keyfield),		\
-		.automatic_shrinking = true,				\
-	}
+static const struct rhashtable_params sa_params = {
+	.head_offset = offsetof(struct ipsecnat_sa, node),
+	.key_offset = offsetof(struct ipsecnat_sa, key),
+	.key_len = sizeof_field(struct ipsecnat_sa, key),
+	.automatic_shrinking = true,
+};
 
-static const struct rhashtable_params sa_params =
-	IPSECNAT_PARAMS(struct ipsecnat_sa, key);
-static const struct rhashtable_params flow_params =
-	IPSECNAT_PARAMS(struct ipsecnat_flow, key);
-static const struct rhashtable_params slot_params =
-	IPSECNAT_PARAMS(struct ipsecnat_slot, key);
-static const struct rhashtable_params host_params =
-	IPSECNAT_PARAMS(struct ipsecnat_host, addr);
+static const struct rhashtable_params flow_params = {
+	.head_offset = offsetof(struct ipsecnat_flow, node),
+	.key_offset = offsetof(struct ipsecnat_flow, key),
+	.key_len = sizeof_field(struct ipsecnat_flow, key),
+	.automatic_shrinking = true,
+};
+
+static const struct rhashtable_params slot_params = {
+	.head_offset = offsetof(struct ipsecnat_slot, node),
+	.key_offset = offsetof(struct ipsecnat_slot, key),
+	.key_len = sizeof_field(struct ipsecnat_slot, key),
+	.automatic_shrinking = true,
+};
+
+static const struct rhashtable_params host_params = {
+	.head_offset = offsetof(struct ipsecnat_host, node),
+	.key_offset = offsetof(struct ipsecnat_host, addr),
+	.key_len = sizeof_field(struct ipsecnat_host, addr),
+	.automatic_shrinking = true,
+};
 
 int ipsecnat_tables_init(struct ipsecnat_net *in)
 {
@@ -237,23 +248,19 @@ static bool slot_unclaimed(struct ipsecnat_net *in, __be32 peer, __be32 pub)
 static __be32 choose_pub(struct ipsecnat_net *in, __be32 host, __be32 peer,
 			 const struct ipsecnat_pool *pool)
 {
-	u32 lo = ntohl(pool->min_addr), hi = ntohl(pool->max_addr);
-	u32 n = hi - lo + 1, start, i;
-	bool (*const prefs[])(struct ipsecnat_net *, __be32, __be32) = {
-		slot_free, slot_unclaimed,
-	};
-	unsigned int p;
+	u32 lo = ntohl(pool->min_addr), n = ntohl(pool->max_addr) - lo + 1;
+	u32 start = jhash_1word((__force u32)host, 0) % n, i;
+	__be32 a;
 
-	if (n == 0 || n > 65536)	/* a /16 at most is searched */
-		n = 65536;
-	start = jhash_1word((__force u32)host, 0) % n;
-	for (p = 0; p < ARRAY_SIZE(prefs); p++) {
-		for (i = 0; i < n; i++) {
-			__be32 a = htonl(lo + (start + i) % n);
-
-			if (prefs[p](in, peer, a))
-				return a;
-		}
+	for (i = 0; i < n; i++) {
+		a = htonl(lo + (start + i) % n);
+		if (slot_free(in, peer, a))
+			return a;
+	}
+	for (i = 0; i < n; i++) {
+		a = htonl(lo + (start + i) % n);
+		if (slot_unclaimed(in, peer, a))
+			return a;
 	}
 	return htonl(lo + start);
 }
