@@ -17,7 +17,7 @@ ip netns exec "$GW" iptables-save -t mangle | grep -q -- '-j IPSECNAT --to-sourc
 for i in 1 2; do
 	tunnel_host_side "$i" 1
 	tunnel_ping "$i" 1
-	busywait 5000 test -n "$(binding_pub "$i" 1)" || fail "host $i not bound"
+	busywait 5000 is_bound "$i" 1 || fail "host $i not bound"
 	tunnel_peer_side "$i" 1 1 "$(binding_pub "$i" 1)"
 done
 a1=$(binding_pub 1 1) a2=$(binding_pub 2 1)

@@ -310,6 +310,16 @@ ct_esp_entries() {
 	ip netns exec "$GW" conntrack -L -p 50 2>/dev/null | grep -c "src=$LAN_PREFIX\."
 }
 
+# counter_is NAME OP VALUE: for polling, e.g. busywait 5000 counter_is learned -ge 2
+counter_is() {
+	local v
+	v=$(ipsecnat_counter "$1")
+	[ "${v:-0}" "$2" "$3" ]
+}
+
+# is_bound I J: host I has a binding toward peer J
+is_bound() { [ -n "$(binding_pub "$1" "$2")" ]; }
+
 expect_counter() { # expect_counter NAME OP VALUE
 	local v
 	v=$(ipsecnat_counter "$1")
