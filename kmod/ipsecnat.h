@@ -193,7 +193,10 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
 					  __be32 peer, __be32 spi,
 					  struct ipsecnat_sa **res);
-void ipsecnat_flush(struct ipsecnat_net *in);
+typedef bool (*ipsecnat_match_fn)(struct ipsecnat_net *in, const struct ipsecnat_sa *sa,
+				  const void *arg);
+unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,
+			    const void *arg, enum ipsecnat_counter counter);
 void ipsecnat_flush_pub(struct ipsecnat_net *in, __be32 pub);
 void ipsecnat_gc_work(struct work_struct *work);
 
@@ -221,6 +224,10 @@ void ipsecnat_hooks_unregister(struct net *net);
 /* target.c */
 int ipsecnat_target_init(void);
 void ipsecnat_target_exit(void);
+
+/* netlink.c */
+int ipsecnat_genl_init(void);
+void ipsecnat_genl_exit(void);
 
 /* proc.c */
 int ipsecnat_proc_init(struct net *net);

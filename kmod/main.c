@@ -104,15 +104,25 @@ static int __init ipsecnat_init(void)
 	err = register_pernet_subsys(&ipsecnat_net_ops);
 	if (err)
 		return err;
+	err = ipsecnat_genl_init();
+	if (err)
+		goto err_genl;
 	err = ipsecnat_target_init();
 	if (err)
-		unregister_pernet_subsys(&ipsecnat_net_ops);
+		goto err_target;
+	return 0;
+
+err_target:
+	ipsecnat_genl_exit();
+err_genl:
+	unregister_pernet_subsys(&ipsecnat_net_ops);
 	return err;
 }
 
 static void __exit ipsecnat_exit(void)
 {
 	ipsecnat_target_exit();
+	ipsecnat_genl_exit();
 	unregister_pernet_subsys(&ipsecnat_net_ops);
 	rcu_barrier();
 }

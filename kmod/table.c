@@ -349,19 +349,20 @@ nomem:
 	return NULL;
 }
 
-static void sa_del(struct ipsecnat_net *in, struct ipsecnat_sa *sa)
+static bool sa_del(struct ipsecnat_net *in, struct ipsecnat_sa *sa)
 {
 	struct ipsecnat_flow *f = sa->flow;
 	struct ipsecnat_host *h = f->hostent;
 
 	if (rhashtable_remove_fast(&in->sas[sa->dir], &sa->node, sa_params))
-		return;		/* already gone */
+		return false;	/* already gone */
 	atomic_dec(&in->nr_sas);
 	f->nr_sas--;
 	h->nr_sas--;
 	kfree_rcu(sa, rcu);
 	flow_put(in, f);
 	host_put(in, h);
+	return true;
 }
 
 /*
@@ -489,77 +490,75 @@ static bool flow_tracked(struct ipsecnat_net *in, const struct ipsecnat_flow *f)
 	return true;
 }
 
-static bool sa_expired(struct ipsecnat_net *in, struct ipsecnat_sa *sa, unsigned long now)
+static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, const void *arg)
 {
+	unsigned long now = *(const unsigned long *)arg;
 	unsigned long idle = now - READ_ONCE(sa->lastuse);
 	struct ipsecnat_flow *f = sa->flow;
 
 	if (sa->dir == IPSECNAT_OUT && !ipsecnat_sa_answered(sa))
-		return idle > in->set.pending_timeout;
-	if (idle <= in->set.established_timeout)
+		return idle > READ_ONCE(in->set.pending_timeout);
+	if (idle <= READ_ONCE(in->set.established_timeout))
 		return false;
 	/* the newest SA of a flow conntrack still tracks stays */
 	return READ_ONCE(f->last_spi[sa->dir]) != sa->key.spi || !flow_tracked(in, f);
 }
 
-/* Remove SAs matching @match from one table; process context. */
-static void sa_sweep(struct ipsecnat_net *in, enum ipsecnat_dir dir,
-		     bool (*match)(struct ipsecnat_net *, struct ipsecnat_sa *, unsigned long),
-		     unsigned long arg, enum ipsecnat_counter counter)
+/*
+ * Remove the SAs @match picks, counting each under @counter (none when
+ * IPSECNAT_C_MAX); returns how many went. Process context.
+ */
+unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,
+			    const void *arg, enum ipsecnat_counter counter)
 {
 	struct rhashtable_iter iter;
 	struct ipsecnat_sa *sa;
+	unsigned int n = 0;
+	int dir;
 
-	rhashtable_walk_enter(&in->sas[dir], &iter);
-	rhashtable_walk_start(&iter);
-	while ((sa = rhashtable_walk_next(&iter)) != NULL) {
-		if (IS_ERR(sa)) {
-			if (PTR_ERR(sa) == -EAGAIN)
+	for (dir = IPSECNAT_OUT; dir <= IPSECNAT_IN; dir++) {
+		rhashtable_walk_enter(&in->sas[dir], &iter);
+		rhashtable_walk_start(&iter);
+		while ((sa = rhashtable_walk_next(&iter)) != NULL) {
+			if (IS_ERR(sa)) {
+				if (PTR_ERR(sa) == -EAGAIN)
+					continue;
+				break;
+			}
+			if (!match(in, sa, arg))
 				continue;
-			break;
+			spin_lock_bh(&in->lock);
+			if (sa_del(in, sa)) {
+				n++;
+				if (counter < IPSECNAT_C_MAX)
+					ipsecnat_count(in, counter);
+			}
+			spin_unlock_bh(&in->lock);
 		}
-		if (!match(in, sa, arg))
-			continue;
-		spin_lock_bh(&in->lock);
-		sa_del(in, sa);
-		spin_unlock_bh(&in->lock);
-		if (counter < IPSECNAT_C_MAX)
-			ipsecnat_count(in, counter);
+		rhashtable_walk_stop(&iter);
+		rhashtable_walk_exit(&iter);
 	}
-	rhashtable_walk_stop(&iter);
-	rhashtable_walk_exit(&iter);
+	return n;
 }
 
 void ipsecnat_gc_work(struct work_struct *work)
 {
 	struct ipsecnat_net *in = container_of(to_delayed_work(work),
 					       struct ipsecnat_net, gc_work);
+	unsigned long now = jiffies;
 
-	sa_sweep(in, IPSECNAT_OUT, sa_expired, jiffies, IPSECNAT_C_expired);
-	sa_sweep(in, IPSECNAT_IN, sa_expired, jiffies, IPSECNAT_C_expired);
+	ipsecnat_sweep(in, sa_expired, &now, IPSECNAT_C_expired);
 	if (!READ_ONCE(in->dying))
 		queue_delayed_work(system_power_efficient_wq, &in->gc_work, HZ);
 }
 
-static bool sa_on_pub(struct ipsecnat_net *in, struct ipsecnat_sa *sa, unsigned long pub)
+static bool sa_on_pub(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, const void *pub)
 {
-	return sa->flow->pub == (__force __be32)pub;
-}
-
-static bool sa_any(struct ipsecnat_net *in, struct ipsecnat_sa *sa, unsigned long unused)
-{
-	return true;
+	return sa->flow->pub == *(const __be32 *)pub;
 }
 
 /* An address left the box: bindings to it are void (as MASQUERADE does). */
 void ipsecnat_flush_pub(struct ipsecnat_net *in, __be32 pub)
 {
-	sa_sweep(in, IPSECNAT_OUT, sa_on_pub, (__force unsigned long)pub, IPSECNAT_C_MAX);
-	sa_sweep(in, IPSECNAT_IN, sa_on_pub, (__force unsigned long)pub, IPSECNAT_C_MAX);
-}
-
-void ipsecnat_flush(struct ipsecnat_net *in)
-{
-	sa_sweep(in, IPSECNAT_OUT, sa_any, 0, IPSECNAT_C_MAX);
-	sa_sweep(in, IPSECNAT_IN, sa_any, 0, IPSECNAT_C_MAX);
+	ipsecnat_sweep(in, sa_on_pub, &pub, IPSECNAT_C_MAX);
 }

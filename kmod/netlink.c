@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Generic netlink control plane: family "ipsecnat" (uapi/ipsecnat.h).
+ */
+#include <net/genetlink.h>
+#include <net/sock.h>
+#include "ipsecnat.h"
+#include "uapi/ipsecnat.h"
+
+static const struct nla_policy sa_policy[IPSECNAT_SA_MAX + 1] = {
+	[IPSECNAT_SA_DIR]	= NLA_POLICY_MAX(NLA_U8, IPSECNAT_DIR_IN),
+	[IPSECNAT_SA_HOST]	= { .type = NLA_BE32 },
+	[IPSECNAT_SA_PEER]	= { .type = NLA_BE32 },
+	[IPSECNAT_SA_PUB]	= { .type = NLA_BE32 },
+	[IPSECNAT_SA_SPI]	= { .type = NLA_BE32 },
+	[IPSECNAT_SA_STATE]	= NLA_POLICY_MAX(NLA_U8, IPSECNAT_STATE_ESTABLISHED),
+};
+
+static struct netlink_range_validation count_range = { .min = 1, .max = 1 << 24 };
+static struct netlink_range_validation window_range = { .min = 1, .max = 3600 };
+static struct netlink_range_validation pending_range = { .min = 1, .max = 86400 };
+static struct netlink_range_validation established_range = { .min = 1, .max = 604800 };
+
+static const struct nla_policy settings_policy[IPSECNAT_SET_MAX + 1] = {
+	[IPSECNAT_SET_MAX_SAS]		= NLA_POLICY_FULL_RANGE(NLA_U32, &count_range),
+	[IPSECNAT_SET_MAX_SAS_PER_HOST]	= NLA_POLICY_FULL_RANGE(NLA_U32, &count_range),
+	[IPSECNAT_SET_PENDING_WINDOW]	= NLA_POLICY_FULL_RANGE(NLA_U32, &window_range),
+	[IPSECNAT_SET_PENDING_TIMEOUT]	= NLA_POLICY_FULL_RANGE(NLA_U32, &pending_range),
+	[IPSECNAT_SET_ESTABLISHED_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &established_range),
+};
+
+static const struct nla_policy ipsecnat_policy[IPSECNAT_A_MAX + 1] = {
+	[IPSECNAT_A_FILTER]	= NLA_POLICY_NESTED(sa_policy),
+	[IPSECNAT_A_SETTINGS]	= NLA_POLICY_NESTED(settings_policy),
+};
+
+static struct genl_family ipsecnat_genl;
+
+/* A filter on SAs: each field given must match. */
+struct sa_filter {
+	u32 has;		/* bit per enum ipsecnat_sa_attr */
+	u8 dir, state;
+	__be32 host, peer, pub, spi;
+};
+
+static int filter_parse(const struct nlattr *nest, struct sa_filter *f,
+			struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[IPSECNAT_SA_MAX + 1];
+	int err, i;
+
+	memset(f, 0, sizeof(*f));
+	if (!nest)
+		return 0;
+	err = nla_parse_nested(tb, IPSECNAT_SA_MAX, nest, sa_policy, extack);
+	if (err)
+		return err;
+	for (i = IPSECNAT_SA_DIR; i <= IPSECNAT_SA_STATE; i++)
+		if (tb[i])
+			f->has |= BIT(i);
+	if (tb[IPSECNAT_SA_DIR])
+		f->dir = nla_get_u8(tb[IPSECNAT_SA_DIR]);
+	if (tb[IPSECNAT_SA_STATE])
+		f->state = nla_get_u8(tb[IPSECNAT_SA_STATE]);
+	if (tb[IPSECNAT_SA_HOST])
+		f->host = nla_get_be32(tb[IPSECNAT_SA_HOST]);
+	if (tb[IPSECNAT_SA_PEER])
+		f->peer = nla_get_be32(tb[IPSECNAT_SA_PEER]);
+	if (tb[IPSECNAT_SA_PUB])
+		f->pub = nla_get_be32(tb[IPSECNAT_SA_PUB]);
+	if (tb[IPSECNAT_SA_SPI]) {
+		f->spi = nla_get_be32(tb[IPSECNAT_SA_SPI]);
+		if (!f->spi) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[IPSECNAT_SA_SPI], "SPI 0 is reserved");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static u8 sa_state(const struct ipsecnat_sa *sa)
+{
+	return sa->dir == IPSECNAT_IN || ipsecnat_sa_answered(sa) ?
+		IPSECNAT_STATE_ESTABLISHED : IPSECNAT_STATE_PENDING;
+}
+
+static bool filter_match(const struct sa_filter *f, const struct ipsecnat_sa *sa)
+{
+	const struct ipsecnat_flow *fl = sa->flow;
+
+	return (!(f->has & BIT(IPSECNAT_SA_DIR)) || f->dir == sa->dir) &&
+	       (!(f->has & BIT(IPSECNAT_SA_HOST)) || f->host == fl->key.host) &&
+	       (!(f->has & BIT(IPSECNAT_SA_PEER)) || f->peer == fl->key.peer) &&
+	       (!(f->has & BIT(IPSECNAT_SA_PUB)) || f->pub == fl->pub) &&
+	       (!(f->has & BIT(IPSECNAT_SA_SPI)) || f->spi == sa->key.spi) &&
+	       (!(f->has & BIT(IPSECNAT_SA_STATE)) || f->state == sa_state(sa));
+}
+
+static bool filter_matches(struct ipsecnat_net *in, const struct ipsecnat_sa *sa,
+			   const void *filter)
+{
+	return filter_match(filter, sa);
+}
+
+static int sa_fill(struct sk_buff *skb, const struct ipsecnat_sa *sa, unsigned long now)
+{
+	const struct ipsecnat_flow *f = sa->flow;
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, IPSECNAT_A_SA);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u8(skb, IPSECNAT_SA_DIR, sa->dir) ||
+	    nla_put_in_addr(skb, IPSECNAT_SA_HOST, f->key.host) ||
+	    nla_put_in_addr(skb, IPSECNAT_SA_PEER, f->key.peer) ||
+	    nla_put_in_addr(skb, IPSECNAT_SA_PUB, f->pub) ||
+	    nla_put_be32(skb, IPSECNAT_SA_SPI, sa->key.spi) ||
+	    nla_put_u8(skb, IPSECNAT_SA_STATE, sa_state(sa)) ||
+	    nla_put_u32(skb, IPSECNAT_SA_AGE, jiffies_to_msecs(now - sa->created) / 1000) ||
+	    nla_put_u32(skb, IPSECNAT_SA_IDLE,
+			jiffies_to_msecs(now - READ_ONCE(sa->lastuse)) / 1000) ||
+	    nla_put_u64_64bit(skb, IPSECNAT_SA_PACKETS, atomic64_read(&sa->packets),
+			      IPSECNAT_SA_PAD) ||
+	    nla_put_u64_64bit(skb, IPSECNAT_SA_BYTES, atomic64_read(&sa->bytes),
+			      IPSECNAT_SA_PAD)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* Dump state across calls: which table, and the walker over it. */
+struct sa_dump {
+	struct sa_filter filter;
+	int dir;
+	bool walking;
+	struct rhashtable_iter iter;
+};
+
+static int sa_dump_start(struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct sa_dump *d;
+	int err;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return -ENOMEM;
+	err = filter_parse(info->attrs[IPSECNAT_A_FILTER], &d->filter, cb->extack);
+	if (err) {
+		kfree(d);
+		return err;
+	}
+	cb->args[0] = (long)d;
+	return 0;
+}
+
+static int sa_dump_done(struct netlink_callback *cb)
+{
+	struct sa_dump *d = (struct sa_dump *)cb->args[0];
+
+	if (d && d->walking)
+		rhashtable_walk_exit(&d->iter);
+	kfree(d);
+	return 0;
+}
+
+static int sa_put_msg(struct sk_buff *skb, struct netlink_callback *cb,
+		      const struct ipsecnat_sa *sa)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &ipsecnat_genl, NLM_F_MULTI, IPSECNAT_CMD_SA_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (sa_fill(skb, sa, jiffies)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* Walk one table from where the last call stopped; true when the skb is full. */
+static bool sa_dump_table(struct sk_buff *skb, struct netlink_callback *cb,
+			  struct sa_dump *d)
+{
+	struct ipsecnat_sa *sa;
+
+	for (;;) {
+		/* peek: an entry that does not fit stays first for the next call */
+		sa = rhashtable_walk_peek(&d->iter);
+		if (IS_ERR(sa)) {
+			if (PTR_ERR(sa) == -EAGAIN)
+				continue;	/* table resized: restarted */
+			return false;
+		}
+		if (!sa)
+			return false;
+		if (filter_match(&d->filter, sa) && sa_put_msg(skb, cb, sa))
+			return true;
+		rhashtable_walk_next(&d->iter);
+	}
+}
+
+static int sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(sock_net(skb->sk));
+	struct sa_dump *d = (struct sa_dump *)cb->args[0];
+	bool full;
+
+	for (; d->dir <= IPSECNAT_IN; d->dir++) {
+		if (!d->walking) {
+			rhashtable_walk_enter(&in->sas[d->dir], &d->iter);
+			d->walking = true;
+		}
+		rhashtable_walk_start(&d->iter);
+		full = sa_dump_table(skb, cb, d);
+		rhashtable_walk_stop(&d->iter);
+		if (full)
+			return skb->len;
+		rhashtable_walk_exit(&d->iter);
+		d->walking = false;
+	}
+	return 0;
+}
+
+static int sa_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct sa_filter f;
+	struct sk_buff *msg;
+	unsigned int n;
+	void *hdr;
+	int err;
+
+	err = filter_parse(info->attrs[IPSECNAT_A_FILTER], &f, info->extack);
+	if (err)
+		return err;
+	n = ipsecnat_sweep(in, filter_matches, &f, IPSECNAT_C_MAX);
+	msg = genlmsg_new(nla_total_size(sizeof(u32)), GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ipsecnat_genl, 0, IPSECNAT_CMD_SA_DEL);
+	if (!hdr || nla_put_u32(msg, IPSECNAT_A_COUNT, n)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int stats_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct ipsecnat_stats sum;
+	struct nlattr *nest;
+	struct sk_buff *msg;
+	void *hdr;
+	int i;
+
+	ipsecnat_stats_sum(in, &sum);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ipsecnat_genl, 0, IPSECNAT_CMD_STATS_GET);
+	if (!hdr)
+		goto nospace;
+	if (nla_put_u32(msg, IPSECNAT_A_COUNT, atomic_read(&in->nr_sas)))
+		goto nospace;
+	nest = nla_nest_start(msg, IPSECNAT_A_STATS);
+	if (!nest)
+		goto nospace;
+	/* enum ipsecnat_stat is enum ipsecnat_counter shifted by one */
+	for (i = 0; i < IPSECNAT_C_MAX; i++)
+		if (nla_put_u64_64bit(msg, i + 1, sum.c[i], IPSECNAT_STAT_PAD))
+			goto nospace;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+nospace:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+static int settings_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct ipsecnat_settings s;
+	struct nlattr *nest;
+	struct sk_buff *msg;
+	void *hdr;
+
+	spin_lock_bh(&in->lock);
+	s = in->set;
+	spin_unlock_bh(&in->lock);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ipsecnat_genl, 0, IPSECNAT_CMD_SETTINGS_GET);
+	if (!hdr)
+		goto nospace;
+	nest = nla_nest_start(msg, IPSECNAT_A_SETTINGS);
+	if (!nest ||
+	    nla_put_u32(msg, IPSECNAT_SET_MAX_SAS, s.max_sas) ||
+	    nla_put_u32(msg, IPSECNAT_SET_MAX_SAS_PER_HOST, s.max_sas_per_host) ||
+	    nla_put_u32(msg, IPSECNAT_SET_PENDING_WINDOW, s.pending_window / HZ) ||
+	    nla_put_u32(msg, IPSECNAT_SET_PENDING_TIMEOUT, s.pending_timeout / HZ) ||
+	    nla_put_u32(msg, IPSECNAT_SET_ESTABLISHED_TIMEOUT, s.established_timeout / HZ))
+		goto nospace;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+nospace:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+static int settings_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct nlattr *tb[IPSECNAT_SET_MAX + 1];
+	struct ipsecnat_settings *s = &in->set;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, IPSECNAT_A_SETTINGS)) {
+		NL_SET_ERR_MSG(info->extack, "no settings given");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, IPSECNAT_SET_MAX, info->attrs[IPSECNAT_A_SETTINGS],
+			       settings_policy, info->extack);
+	if (err)
+		return err;
+	spin_lock_bh(&in->lock);
+	if (tb[IPSECNAT_SET_MAX_SAS])
+		WRITE_ONCE(s->max_sas, nla_get_u32(tb[IPSECNAT_SET_MAX_SAS]));
+	if (tb[IPSECNAT_SET_MAX_SAS_PER_HOST])
+		WRITE_ONCE(s->max_sas_per_host, nla_get_u32(tb[IPSECNAT_SET_MAX_SAS_PER_HOST]));
+	if (tb[IPSECNAT_SET_PENDING_WINDOW])
+		WRITE_ONCE(s->pending_window, nla_get_u32(tb[IPSECNAT_SET_PENDING_WINDOW]) * HZ);
+	if (tb[IPSECNAT_SET_PENDING_TIMEOUT])
+		WRITE_ONCE(s->pending_timeout, nla_get_u32(tb[IPSECNAT_SET_PENDING_TIMEOUT]) * HZ);
+	if (tb[IPSECNAT_SET_ESTABLISHED_TIMEOUT])
+		WRITE_ONCE(s->established_timeout,
+			   nla_get_u32(tb[IPSECNAT_SET_ESTABLISHED_TIMEOUT]) * HZ);
+	spin_unlock_bh(&in->lock);
+	return 0;
+}
+
+static const struct genl_ops ipsecnat_genl_ops[] = {
+	{
+		.cmd	= IPSECNAT_CMD_SA_GET,
+		.start	= sa_dump_start,
+		.dumpit	= sa_dump,
+		.done	= sa_dump_done,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPSECNAT_CMD_SA_DEL,
+		.doit	= sa_del_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPSECNAT_CMD_STATS_GET,
+		.doit	= stats_get_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPSECNAT_CMD_SETTINGS_GET,
+		.doit	= settings_get_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPSECNAT_CMD_SETTINGS_SET,
+		.doit	= settings_set_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+};
+
+static struct genl_family ipsecnat_genl __ro_after_init = {
+	.name		= IPSECNAT_GENL_NAME,
+	.version	= IPSECNAT_GENL_VERSION,
+	.maxattr	= IPSECNAT_A_MAX,
+	.policy		= ipsecnat_policy,
+	.netnsok	= true,
+	.module		= THIS_MODULE,
+	.ops		= ipsecnat_genl_ops,
+	.n_ops		= ARRAY_SIZE(ipsecnat_genl_ops),
+};
+
+int ipsecnat_genl_init(void)
+{
+	return genl_register_family(&ipsecnat_genl);
+}
+
+void ipsecnat_genl_exit(void)
+{
+	genl_unregister_family(&ipsecnat_genl);
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * ipsecnat generic netlink family "ipsecnat", version 1.
+ *
+ * Per network namespace. Every command needs CAP_NET_ADMIN over the
+ * namespace's owning user namespace, dumps included. Attributes are
+ * validated strictly: unknown ones are rejected with an extack message.
+ * Addresses and SPIs are carried in network byte order, as on the wire.
+ * The family is described in Documentation/netlink/specs style by
+ * kmod/uapi/ipsecnat.yaml.
+ */
+#ifndef _UAPI_IPSECNAT_H
+#define _UAPI_IPSECNAT_H
+
+#define IPSECNAT_GENL_NAME	"ipsecnat"
+#define IPSECNAT_GENL_VERSION	1
+
+enum ipsecnat_cmd {
+	IPSECNAT_CMD_UNSPEC,
+	/* dump SAs; optional IPSECNAT_A_FILTER; replies carry IPSECNAT_A_SA */
+	IPSECNAT_CMD_SA_GET,
+	/* delete SAs matching IPSECNAT_A_FILTER (all without one: flush);
+	 * the reply carries IPSECNAT_A_COUNT, the number deleted
+	 */
+	IPSECNAT_CMD_SA_DEL,
+	/* counters: reply carries IPSECNAT_A_STATS and IPSECNAT_A_COUNT (SAs) */
+	IPSECNAT_CMD_STATS_GET,
+	/* settings: reply carries IPSECNAT_A_SETTINGS */
+	IPSECNAT_CMD_SETTINGS_GET,
+	/* change the settings present in IPSECNAT_A_SETTINGS */
+	IPSECNAT_CMD_SETTINGS_SET,
+	__IPSECNAT_CMD_MAX
+};
+
+#define IPSECNAT_CMD_MAX (__IPSECNAT_CMD_MAX - 1)
+
+enum ipsecnat_attr {
+	IPSECNAT_A_UNSPEC,
+	IPSECNAT_A_SA,		/* nest of enum ipsecnat_sa_attr */
+	IPSECNAT_A_FILTER,	/* nest of enum ipsecnat_sa_attr: all given must match */
+	IPSECNAT_A_STATS,	/* nest of enum ipsecnat_stat, each u64 */
+	IPSECNAT_A_SETTINGS,	/* nest of enum ipsecnat_setting, each u32 */
+	IPSECNAT_A_COUNT,	/* u32 */
+	__IPSECNAT_A_MAX
+};
+
+#define IPSECNAT_A_MAX (__IPSECNAT_A_MAX - 1)
+
+enum ipsecnat_sa_dir {
+	IPSECNAT_DIR_OUT,	/* inside host -> peer, keyed (peer, SPI) */
+	IPSECNAT_DIR_IN,	/* peer -> public address, keyed (public, peer, SPI) */
+};
+
+enum ipsecnat_state {
+	IPSECNAT_STATE_PENDING,		/* outbound SA not answered yet */
+	IPSECNAT_STATE_ESTABLISHED,
+};
+
+enum ipsecnat_sa_attr {
+	IPSECNAT_SA_UNSPEC,
+	IPSECNAT_SA_DIR,	/* u8, enum ipsecnat_sa_dir */
+	IPSECNAT_SA_HOST,	/* be32, inside host */
+	IPSECNAT_SA_PEER,	/* be32 */
+	IPSECNAT_SA_PUB,	/* be32, public address */
+	IPSECNAT_SA_SPI,	/* be32, as on the wire; 0 is invalid */
+	IPSECNAT_SA_STATE,	/* u8, enum ipsecnat_state */
+	IPSECNAT_SA_AGE,	/* u32, seconds since created */
+	IPSECNAT_SA_IDLE,	/* u32, seconds since last packet */
+	IPSECNAT_SA_PACKETS,	/* u64 */
+	IPSECNAT_SA_BYTES,	/* u64 */
+	IPSECNAT_SA_PAD,
+	__IPSECNAT_SA_MAX
+};
+
+#define IPSECNAT_SA_MAX (__IPSECNAT_SA_MAX - 1)
+
+enum ipsecnat_stat {
+	IPSECNAT_STAT_UNSPEC,
+	IPSECNAT_STAT_OUT_TRANSLATED,
+	IPSECNAT_STAT_IN_TRANSLATED,
+	IPSECNAT_STAT_LEARNED,
+	IPSECNAT_STAT_REKEY_PEER,
+	IPSECNAT_STAT_HELD_BACK,
+	IPSECNAT_STAT_AMBIGUOUS,
+	IPSECNAT_STAT_UNKNOWN_SPI,
+	IPSECNAT_STAT_LOCAL_SPI,
+	IPSECNAT_STAT_SPI_CONFLICT,
+	IPSECNAT_STAT_CAP_NETNS,
+	IPSECNAT_STAT_CAP_HOST,
+	IPSECNAT_STAT_NO_MEMORY,
+	IPSECNAT_STAT_NO_ADDRESS,
+	IPSECNAT_STAT_MALFORMED,
+	IPSECNAT_STAT_ICMP_TRANSLATED,
+	IPSECNAT_STAT_EXPIRED,
+	IPSECNAT_STAT_PAD,
+	__IPSECNAT_STAT_MAX
+};
+
+#define IPSECNAT_STAT_MAX (__IPSECNAT_STAT_MAX - 1)
+
+enum ipsecnat_setting {
+	IPSECNAT_SET_UNSPEC,
+	IPSECNAT_SET_MAX_SAS,			/* u32, 1..16777216 */
+	IPSECNAT_SET_MAX_SAS_PER_HOST,		/* u32, 1..16777216 */
+	IPSECNAT_SET_PENDING_WINDOW,		/* u32 seconds, 1..3600 */
+	IPSECNAT_SET_PENDING_TIMEOUT,		/* u32 seconds, 1..86400 */
+	IPSECNAT_SET_ESTABLISHED_TIMEOUT,	/* u32 seconds, 1..604800 */
+	__IPSECNAT_SET_MAX
+};
+
+#define IPSECNAT_SET_MAX (__IPSECNAT_SET_MAX - 1)
+
+#endif /* _UAPI_IPSECNAT_H */

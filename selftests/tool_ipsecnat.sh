@@ -1,0 +1,87 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The ipsecnat command on a live gateway: show (table, filters, JSON checked
+# against what the hosts really did), stats, get/set (a short timeout really
+# expires a binding), del, flush; refused for an unprivileged user and for
+# a user namespace without CAP_NET_ADMIN over the gateway's namespace;
+# malformed, oversized and unknown attributes refused with messages.
+source "$(dirname "$0")/lib.sh"
+require_cmd iptables ping python3 setpriv unshare ipsecnat
+
+load_module
+topo_init 2 1
+gw_masquerade
+gw_ipsecnat
+tunnel_add 1 1
+tunnel_add 2 1
+for i in 1 2; do
+	busywait 15000 tunnel_ping "$i" 1 || fail "host $i tunnel"
+	tunnel_ping "$i" 1 4 || fail "host $i pings"
+done
+gw() { ip netns exec "$GW" "$@"; }
+
+log "show"
+out=$(gw ipsecnat show) || fail "ipsecnat show failed"
+echo "$out"
+[ "$(echo "$out" | grep -c established)" = 4 ] || fail "show lists $(echo "$out" | grep -c established) established SAs, expected 4"
+echo "$out" | head -1 | grep -q 'HOST .*PEER .*PUBLIC .*SPI' || fail "show has no header"
+[ "$(gw ipsecnat show host "$(host_addr 1)" | grep -c "$(host_addr 1)")" = 2 ] || fail "host filter"
+[ "$(gw ipsecnat show dir in | grep -c '^in ')" = 2 ] || fail "dir filter"
+spi=$(spi_out 2 1)
+[ "$(gw ipsecnat show spi "$spi" | grep -c "$spi")" = 1 ] || fail "spi filter"
+
+log "show -j, compared with the hosts' own SAs"
+gw ipsecnat -j show >"/tmp/sas.$$.json" || fail "ipsecnat -j show"
+for i in 1 2; do
+	python3 - "/tmp/sas.$$.json" "$(host_addr "$i")" "$(spi_out "$i" 1)" "$(spi_in "$i" 1)" \
+		"$(sa_packets_in "$i" 1)" "$PUB" <<'PY' || fail "JSON does not match host $i"
+import json, sys
+path, host, spi_out, spi_in, pkts_in, pub = sys.argv[1:]
+sas = [s for s in json.load(open(path)) if s["host"] == host]
+got = {(s["dir"], int(s["spi"], 16)) for s in sas}
+assert got == {("out", int(spi_out, 16)), ("in", int(spi_in, 16))}, got
+assert all(s["pub"] == pub and s["state"] == "established" for s in sas), sas
+inbound = [s for s in sas if s["dir"] == "in"][0]
+assert inbound["packets"] == int(pkts_in), (inbound["packets"], pkts_in)
+PY
+done
+rm -f "/tmp/sas.$$.json"
+
+log "stats"
+gw ipsecnat -j stats | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["sas"] == 4 and d["learned"] == 2, d' ||
+	fail "stats JSON wrong: $(gw ipsecnat -j stats)"
+gw ipsecnat stats | grep -q '^learned  *2$' || fail "stats table wrong"
+
+log "refused without CAP_NET_ADMIN"
+gw setpriv --reuid=65534 --regid=65534 --clear-groups ipsecnat show >/dev/null 2>&1 &&
+	fail "an unprivileged user could dump bindings"
+gw unshare --user --map-root-user ipsecnat stats >/dev/null 2>&1 &&
+	fail "a user namespace without CAP_NET_ADMIN over the netns could read stats"
+err=$(gw setpriv --reuid=65534 --regid=65534 --clear-groups ipsecnat flush 2>&1) &&
+	fail "an unprivileged user could flush"
+echo "$err" | grep -q 'CAP_NET_ADMIN' || fail "unclear refusal: $err"
+
+log "malformed, oversized, unknown attributes"
+gw python3 "$(dirname "$0")/tools/genlbad.py" || fail "bad netlink requests not all refused"
+gw ipsecnat set max-sas 0 2>&1 | grep -q '^Error:' || fail "set max-sas 0 accepted"
+gw ipsecnat bogus 2>&1 | grep -q '^Error: unknown command' || fail "unknown command not reported"
+
+log "set/get: a short established timeout expires idle bindings"
+gw ipsecnat set established-timeout 1 pending-timeout 1 || fail "set"
+gw ipsecnat -j get | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["established-timeout"] == 1 and d["pending-timeout"] == 1, d' ||
+	fail "get does not show the new settings"
+gw conntrack -D -p 50 >/dev/null 2>&1
+sas_zero() { [ "$(ipsecnat_counter sas)" = 0 ]; }
+busywait 10000 sas_zero || fail "bindings did not expire after the timeout change"
+gw ipsecnat set established-timeout 600 pending-timeout 30
+
+log "del with a filter, then flush"
+for i in 1 2; do busywait 15000 tunnel_ping "$i" 1 || fail "host $i tunnel after expiry"; done
+gw ipsecnat del host "$(host_addr 2)" | grep -q 'deleted 2 SAs' || fail "del host"
+[ "$(gw ipsecnat show | grep -c "$(host_addr 2)")" = 0 ] || fail "host 2 still listed"
+[ "$(gw ipsecnat show | grep -c "$(host_addr 1)")" = 2 ] || fail "host 1 lost by del host 2"
+busywait 15000 tunnel_ping 2 1 || fail "host 2 did not bind again after del"
+gw ipsecnat flush | grep -q 'deleted 4 SAs' || fail "flush"
+sas_zero || fail "SAs left after flush"
+check_no_misdelivery
+echo "PASS"
