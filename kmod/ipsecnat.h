@@ -26,8 +26,10 @@
 #include <linux/skbuff.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
+#include <net/netlink.h>
 #include "compat.h"
 #include "uapi/xt_IPSECNAT.h"
+#include "uapi/ipsecnat.h"
 
 /* Counters, one array per CPU per netns; names in proc.c. */
 enum ipsecnat_counter {
@@ -125,6 +127,7 @@ struct ipsecnat_sa {
 	struct rhash_head node;
 	struct ipsecnat_sa_key key;
 	u8 dir;
+	bool is_static;			/* never expires */
 	struct ipsecnat_flow *flow;
 	unsigned long gen;		/* creation order, see sa_answered */
 	unsigned long created;
@@ -225,9 +228,16 @@ void ipsecnat_hooks_unregister(struct net *net);
 int ipsecnat_target_init(void);
 void ipsecnat_target_exit(void);
 
+int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
+		    __be32 peer, __be32 pub, __be32 spi, bool established, bool is_static,
+		    struct netlink_ext_ack *extack);
+
 /* netlink.c */
 int ipsecnat_genl_init(void);
 void ipsecnat_genl_exit(void);
+void ipsecnat_notify_sa(struct ipsecnat_net *in, u8 event, const struct ipsecnat_sa *sa);
+void ipsecnat_notify(struct ipsecnat_net *in, u8 event, u8 dir, __be32 host, __be32 peer,
+		     __be32 spi);
 
 /* proc.c */
 int ipsecnat_proc_init(struct net *net);

@@ -5,7 +5,6 @@
 #include <net/genetlink.h>
 #include <net/sock.h>
 #include "ipsecnat.h"
-#include "uapi/ipsecnat.h"
 
 static const struct nla_policy sa_policy[IPSECNAT_SA_MAX + 1] = {
 	[IPSECNAT_SA_DIR]	= NLA_POLICY_MAX(NLA_U8, IPSECNAT_DIR_IN),
@@ -14,6 +13,7 @@ static const struct nla_policy sa_policy[IPSECNAT_SA_MAX + 1] = {
 	[IPSECNAT_SA_PUB]	= { .type = NLA_BE32 },
 	[IPSECNAT_SA_SPI]	= { .type = NLA_BE32 },
 	[IPSECNAT_SA_STATE]	= NLA_POLICY_MAX(NLA_U8, IPSECNAT_STATE_ESTABLISHED),
+	[IPSECNAT_SA_STATIC]	= { .type = NLA_FLAG },
 };
 
 static struct netlink_range_validation count_range = { .min = 1, .max = 1 << 24 };
@@ -32,6 +32,7 @@ static const struct nla_policy settings_policy[IPSECNAT_SET_MAX + 1] = {
 static const struct nla_policy ipsecnat_policy[IPSECNAT_A_MAX + 1] = {
 	[IPSECNAT_A_FILTER]	= NLA_POLICY_NESTED(sa_policy),
 	[IPSECNAT_A_SETTINGS]	= NLA_POLICY_NESTED(settings_policy),
+	[IPSECNAT_A_SA]		= NLA_POLICY_NESTED(sa_policy),
 };
 
 static struct genl_family ipsecnat_genl;
@@ -122,7 +123,8 @@ static int sa_fill(struct sk_buff *skb, const struct ipsecnat_sa *sa, unsigned l
 	    nla_put_u64_64bit(skb, IPSECNAT_SA_PACKETS, atomic64_read(&sa->packets),
 			      IPSECNAT_SA_PAD) ||
 	    nla_put_u64_64bit(skb, IPSECNAT_SA_BYTES, atomic64_read(&sa->bytes),
-			      IPSECNAT_SA_PAD)) {
+			      IPSECNAT_SA_PAD) ||
+	    (sa->is_static && nla_put_flag(skb, IPSECNAT_SA_STATIC))) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -349,6 +351,48 @@ static int settings_set_doit(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
+static int sa_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct nlattr *tb[IPSECNAT_SA_MAX + 1];
+	const struct nlattr *nest = info->attrs[IPSECNAT_A_SA];
+	static const u8 required[] = {
+		IPSECNAT_SA_DIR, IPSECNAT_SA_HOST, IPSECNAT_SA_PEER, IPSECNAT_SA_PUB,
+		IPSECNAT_SA_SPI,
+	};
+	bool established;
+	unsigned int i;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, IPSECNAT_A_SA)) {
+		NL_SET_ERR_MSG(info->extack, "no SA given");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, IPSECNAT_SA_MAX, nest, sa_policy, info->extack);
+	if (err)
+		return err;
+	for (i = 0; i < ARRAY_SIZE(required); i++) {
+		if (!tb[required[i]]) {
+			NL_SET_ERR_MSG(info->extack, "SA needs dir, host, peer, pub and spi");
+			NL_SET_ERR_ATTR_MISS(info->extack, nest, required[i]);
+			return -EINVAL;
+		}
+	}
+	if (!nla_get_be32(tb[IPSECNAT_SA_SPI]) || !nla_get_be32(tb[IPSECNAT_SA_HOST]) ||
+	    !nla_get_be32(tb[IPSECNAT_SA_PEER]) || !nla_get_be32(tb[IPSECNAT_SA_PUB])) {
+		NL_SET_ERR_MSG(info->extack, "SPI and addresses must not be 0");
+		return -EINVAL;
+	}
+	established = !tb[IPSECNAT_SA_STATE] ||
+		      nla_get_u8(tb[IPSECNAT_SA_STATE]) == IPSECNAT_STATE_ESTABLISHED;
+	return ipsecnat_sa_add(in, nla_get_u8(tb[IPSECNAT_SA_DIR]),
+			       nla_get_be32(tb[IPSECNAT_SA_HOST]),
+			       nla_get_be32(tb[IPSECNAT_SA_PEER]),
+			       nla_get_be32(tb[IPSECNAT_SA_PUB]),
+			       nla_get_be32(tb[IPSECNAT_SA_SPI]),
+			       established, nla_get_flag(tb[IPSECNAT_SA_STATIC]), info->extack);
+}
+
 static const struct genl_ops ipsecnat_genl_ops[] = {
 	{
 		.cmd	= IPSECNAT_CMD_SA_GET,
@@ -377,6 +421,15 @@ static const struct genl_ops ipsecnat_genl_ops[] = {
 		.doit	= settings_set_doit,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
+	{
+		.cmd	= IPSECNAT_CMD_SA_ADD,
+		.doit	= sa_add_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+};
+
+static const struct genl_multicast_group ipsecnat_mcgrps[] = {
+	{ .name = IPSECNAT_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
 };
 
 static struct genl_family ipsecnat_genl __ro_after_init = {
@@ -388,7 +441,71 @@ static struct genl_family ipsecnat_genl __ro_after_init = {
 	.module		= THIS_MODULE,
 	.ops		= ipsecnat_genl_ops,
 	.n_ops		= ARRAY_SIZE(ipsecnat_genl_ops),
+	.mcgrps		= ipsecnat_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(ipsecnat_mcgrps),
 };
+
+/* Events go out only while someone listens; callers may hold the netns lock. */
+static struct sk_buff *event_start(struct ipsecnat_net *in, u8 event, void **hdr)
+{
+	struct sk_buff *msg;
+
+	if (!genl_has_listeners(&ipsecnat_genl, in->net, 0))
+		return NULL;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put(msg, 0, 0, &ipsecnat_genl, 0, IPSECNAT_CMD_EVENT);
+	if (!*hdr || nla_put_u8(msg, IPSECNAT_A_EVENT, event)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static void event_send(struct ipsecnat_net *in, struct sk_buff *msg, void *hdr)
+{
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&ipsecnat_genl, in->net, msg, 0, 0, GFP_ATOMIC);
+}
+
+void ipsecnat_notify_sa(struct ipsecnat_net *in, u8 event, const struct ipsecnat_sa *sa)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = event_start(in, event, &hdr);
+	if (!msg)
+		return;
+	if (sa_fill(msg, sa, jiffies)) {
+		nlmsg_free(msg);
+		return;
+	}
+	event_send(in, msg, hdr);
+}
+
+/* An event about a packet that has no SA (held, refused, ambiguous). */
+void ipsecnat_notify(struct ipsecnat_net *in, u8 event, u8 dir, __be32 host, __be32 peer,
+		     __be32 spi)
+{
+	struct sk_buff *msg;
+	struct nlattr *nest;
+	void *hdr;
+
+	msg = event_start(in, event, &hdr);
+	if (!msg)
+		return;
+	nest = nla_nest_start(msg, IPSECNAT_A_SA);
+	if (!nest || nla_put_u8(msg, IPSECNAT_SA_DIR, dir) ||
+	    (host && nla_put_in_addr(msg, IPSECNAT_SA_HOST, host)) ||
+	    nla_put_in_addr(msg, IPSECNAT_SA_PEER, peer) ||
+	    nla_put_be32(msg, IPSECNAT_SA_SPI, spi)) {
+		nlmsg_free(msg);
+		return;
+	}
+	nla_nest_end(msg, nest);
+	event_send(in, msg, hdr);
+}
 
 int ipsecnat_genl_init(void)
 {

@@ -177,6 +177,9 @@ static unsigned int outbound_esp(struct ipsecnat_net *in, struct sk_buff *skb,
 		}
 		if (!ipsecnat_sa_answered(sa) && !ipsecnat_claim(in, sa->flow)) {
 			ipsecnat_count(in, IPSECNAT_C_held_back);
+			if (net_ratelimit())
+				ipsecnat_notify(in, IPSECNAT_EV_HELD, IPSECNAT_OUT, host,
+						peer, spi);
 			return NF_DROP;
 		}
 	} else {

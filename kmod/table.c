@@ -8,6 +8,7 @@
  */
 #include <linux/slab.h>
 #include <linux/jhash.h>
+#include <net/netlink.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
 #include <net/netfilter/nf_conntrack_zones.h>
@@ -317,12 +318,12 @@ static struct ipsecnat_sa *sa_add(struct ipsecnat_net *in, struct ipsecnat_flow 
 {
 	struct ipsecnat_sa *sa;
 
-	if (atomic_read(&in->nr_sas) >= in->set.max_sas) {
-		ipsecnat_count(in, IPSECNAT_C_cap_netns);
-		return NULL;
-	}
-	if (f->hostent->nr_sas >= in->set.max_sas_per_host) {
-		ipsecnat_count(in, IPSECNAT_C_cap_host);
+	if (atomic_read(&in->nr_sas) >= in->set.max_sas ||
+	    f->hostent->nr_sas >= in->set.max_sas_per_host) {
+		ipsecnat_count(in, atomic_read(&in->nr_sas) >= in->set.max_sas ?
+			       IPSECNAT_C_cap_netns : IPSECNAT_C_cap_host);
+		if (net_ratelimit())
+			ipsecnat_notify(in, IPSECNAT_EV_REFUSED, dir, f->key.host, peer, spi);
 		return NULL;
 	}
 	sa = kzalloc(sizeof(*sa), GFP_ATOMIC);
@@ -406,10 +407,13 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 	}
 	if (!claim_locked(in, f)) {
 		ipsecnat_count(in, IPSECNAT_C_held_back);
+		if (net_ratelimit())
+			ipsecnat_notify(in, IPSECNAT_EV_HELD, IPSECNAT_OUT, host, peer, spi);
 		ret = IPSECNAT_HOLD;
 	} else {
 		sa = sa_add(in, f, IPSECNAT_OUT, 0, peer, spi);
 		if (sa) {
+			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
 			*res = sa;
 			ret = IPSECNAT_OK;
 		}
@@ -456,6 +460,8 @@ enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
 		why = IPSECNAT_C_rekey_peer;
 	} else {
 		ipsecnat_count(in, IPSECNAT_C_ambiguous);
+		if (net_ratelimit())
+			ipsecnat_notify(in, IPSECNAT_EV_AMBIGUOUS, IPSECNAT_IN, 0, peer, spi);
 		goto out;
 	}
 	sa = sa_add(in, f, IPSECNAT_IN, pub, peer, spi);
@@ -465,11 +471,66 @@ enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
 	if (rcu_access_pointer(slot->pending) == f)
 		RCU_INIT_POINTER(slot->pending, NULL);
 	ipsecnat_count(in, why);
+	ipsecnat_notify_sa(in, why == IPSECNAT_C_learned ? IPSECNAT_EV_LEARNED :
+			   IPSECNAT_EV_REKEYED, sa);
 	*res = sa;
 	ret = IPSECNAT_OK;
 out:
 	spin_unlock_bh(&in->lock);
 	return ret;
+}
+
+/*
+ * Add one SA by command: a static binding, or one imported from another
+ * gateway. Established outbound SAs count as answered.
+ */
+int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
+		    __be32 peer, __be32 pub, __be32 spi, bool established, bool is_static,
+		    struct netlink_ext_ack *extack)
+{
+	__be32 keypub = dir == IPSECNAT_IN ? pub : 0;
+	struct ipsecnat_host *hostent;
+	struct ipsecnat_flow *f;
+	struct ipsecnat_sa *sa;
+	int err = 0;
+
+	spin_lock_bh(&in->lock);
+	if (ipsecnat_sa_lookup(in, dir, keypub, peer, spi)) {
+		NL_SET_ERR_MSG(extack, "an SA with this SPI exists");
+		err = -EEXIST;
+		goto out;
+	}
+	hostent = host_get(in, host);
+	if (!hostent) {
+		err = -ENOMEM;
+		goto out;
+	}
+	f = ipsecnat_flow_lookup(in, host, peer);
+	if (!f)
+		f = flow_create(in, host, peer, pub, hostent);
+	if (!f) {
+		err = -ENOMEM;
+	} else if (f->pub != pub) {
+		NL_SET_ERR_MSG(extack, "host is bound to another public address toward this peer");
+		err = -EBUSY;
+	} else {
+		sa = sa_add(in, f, dir, keypub, peer, spi);
+		if (!sa) {
+			NL_SET_ERR_MSG(extack, "SA table full (max-sas or max-sas-per-host)");
+			err = -ENOSPC;
+		} else {
+			sa->is_static = is_static;
+			if (dir == IPSECNAT_IN || established)
+				WRITE_ONCE(f->learn_gen, ++in->gen);
+			ipsecnat_notify_sa(in, IPSECNAT_EV_ADDED, sa);
+		}
+	}
+	if (f)
+		flow_put(in, f);
+	host_put(in, hostent);
+out:
+	spin_unlock_bh(&in->lock);
+	return err;
 }
 
 /* Does conntrack still track ESP between the flow's host and peer? */
@@ -496,6 +557,8 @@ static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, co
 	unsigned long idle = now - READ_ONCE(sa->lastuse);
 	struct ipsecnat_flow *f = sa->flow;
 
+	if (sa->is_static)
+		return false;
 	if (sa->dir == IPSECNAT_OUT && !ipsecnat_sa_answered(sa))
 		return idle > READ_ONCE(in->set.pending_timeout);
 	if (idle <= READ_ONCE(in->set.established_timeout))
@@ -530,6 +593,9 @@ unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,
 			spin_lock_bh(&in->lock);
 			if (sa_del(in, sa)) {
 				n++;
+				/* still readable: freed after an RCU grace period */
+				ipsecnat_notify_sa(in, counter == IPSECNAT_C_expired ?
+						   IPSECNAT_EV_EXPIRED : IPSECNAT_EV_DELETED, sa);
 				if (counter < IPSECNAT_C_MAX)
 					ipsecnat_count(in, counter);
 			}

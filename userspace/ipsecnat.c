@@ -40,6 +40,10 @@ static void usage(FILE *f)
 		"       ipsecnat [-j] stats\n"
 		"       ipsecnat [-j] get\n"
 		"       ipsecnat set SETTING VALUE [SETTING VALUE]...\n"
+		"       ipsecnat add dir { in | out } host ADDR peer ADDR pub ADDR spi SPI [ static ]\n"
+		"       ipsecnat export                  (JSON on stdout)\n"
+		"       ipsecnat import { FILE | - }     (JSON from export)\n"
+		"       ipsecnat [-j] monitor\n"
 		"       ipsecnat help\n"
 		"FILTER := [ host ADDR ] [ peer ADDR ] [ pub ADDR ] [ spi SPI ]\n"
 		"          [ state { pending | established } ] [ dir { in | out } ]\n"
@@ -56,6 +60,7 @@ struct nl {
 	unsigned int portid;
 	unsigned int seq;
 	uint16_t family;
+	uint32_t events_group;
 	char buf[32768];	/* what libmnl suggests for dumps */
 };
 
@@ -139,12 +144,31 @@ static const struct nlattr *find_attr(const struct nlmsghdr *nlh, uint16_t type)
 	return NULL;
 }
 
+static int group_cb(const struct nlattr *grp, void *data)
+{
+	const struct nlattr *a, *name = NULL, *id = NULL;
+
+	mnl_attr_for_each_nested(a, grp) {
+		if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_NAME)
+			name = a;
+		else if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_ID)
+			id = a;
+	}
+	if (name && id && !strcmp(mnl_attr_get_str(name), IPSECNAT_MCGRP_EVENTS))
+		((struct nl *)data)->events_group = mnl_attr_get_u32(id);
+	return MNL_CB_OK;
+}
+
 static int family_cb(const struct nlmsghdr *nlh, void *data)
 {
+	struct nl *nl = data;
 	const struct nlattr *a = find_attr(nlh, CTRL_ATTR_FAMILY_ID);
 
 	if (a)
-		*(uint16_t *)data = mnl_attr_get_u16(a);
+		nl->family = mnl_attr_get_u16(a);
+	a = find_attr(nlh, CTRL_ATTR_MCAST_GROUPS);
+	if (a)
+		mnl_attr_parse_nested(a, group_cb, nl);
 	return MNL_CB_OK;
 }
 
@@ -168,7 +192,7 @@ static void nl_open(struct nl *nl)
 
 		if (n < 0)
 			die("netlink receive: %s", strerror(errno));
-		n = mnl_cb_run(nl->buf, n, nl->seq, nl->portid, family_cb, &nl->family);
+		n = mnl_cb_run(nl->buf, n, nl->seq, nl->portid, family_cb, nl);
 		if (n < 0) {
 			if (errno == ENOENT)
 				die("the ipsecnat module is not loaded (modprobe ipsecnat)");
@@ -271,12 +295,25 @@ static uint32_t u32(const struct nlattr *a)
 	return a ? mnl_attr_get_u32(a) : 0;
 }
 
+static const char *const event_names[] = {
+	[IPSECNAT_EV_CREATED] = "created",
+	[IPSECNAT_EV_LEARNED] = "learned",
+	[IPSECNAT_EV_REKEYED] = "rekeyed",
+	[IPSECNAT_EV_ADDED] = "added",
+	[IPSECNAT_EV_EXPIRED] = "expired",
+	[IPSECNAT_EV_DELETED] = "deleted",
+	[IPSECNAT_EV_HELD] = "held",
+	[IPSECNAT_EV_REFUSED] = "refused",
+	[IPSECNAT_EV_AMBIGUOUS] = "ambiguous",
+};
+
+/* One SA as a table row or a JSON object; events carry their name first. */
 static int show_cb(const struct nlmsghdr *nlh, void *data)
 {
 	unsigned int *rows = data;
 	const struct nlattr *tb[IPSECNAT_SA_MAX + 1] = {};
 	char h[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN], a[INET_ADDRSTRLEN];
-	const struct nlattr *sa;
+	const struct nlattr *sa, *ev;
 	const char *dir, *state;
 
 	sa = find_attr(nlh, IPSECNAT_A_SA);
@@ -285,9 +322,18 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_parse_nested(sa, sa_attr_cb, tb);
 	dir = tb[IPSECNAT_SA_DIR] && mnl_attr_get_u8(tb[IPSECNAT_SA_DIR]) == IPSECNAT_DIR_IN ?
 		"in" : "out";
-	state = tb[IPSECNAT_SA_STATE] &&
+	state = tb[IPSECNAT_SA_STATIC] ? "static" : !tb[IPSECNAT_SA_STATE] ? "-" :
 		mnl_attr_get_u8(tb[IPSECNAT_SA_STATE]) == IPSECNAT_STATE_ESTABLISHED ?
 		"established" : "pending";
+	ev = find_attr(nlh, IPSECNAT_A_EVENT);
+	if (ev) {
+		unsigned int e = mnl_attr_get_u8(ev);
+		const char *name = e < sizeof(event_names) / sizeof(event_names[0]) &&
+				   event_names[e] ? event_names[e] : "unknown";
+
+		printf(json ? "{\"event\":\"%s\",\"sa\":" : "[%s] ", name);
+		*rows = 0;
+	}
 	if (json)
 		printf("%s{\"dir\":\"%s\",\"host\":\"%s\",\"peer\":\"%s\",\"pub\":\"%s\","
 		       "\"spi\":\"0x%08x\",\"state\":\"%s\",\"age\":%u,\"idle\":%u,"
@@ -298,6 +344,10 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 		       u32(tb[IPSECNAT_SA_IDLE]),
 		       (unsigned long long)u64(tb[IPSECNAT_SA_PACKETS]),
 		       (unsigned long long)u64(tb[IPSECNAT_SA_BYTES]));
+	else if (ev)
+		printf("%s host %s peer %s pub %s spi 0x%08x %s\n", dir,
+		       ip(tb[IPSECNAT_SA_HOST], h), ip(tb[IPSECNAT_SA_PEER], p),
+		       ip(tb[IPSECNAT_SA_PUB], a), ntohl(u32(tb[IPSECNAT_SA_SPI])), state);
 	else
 		printf("%-3s %-15s %-15s %-15s 0x%08x %-11s %7u %6u %10llu %12llu\n",
 		       dir, ip(tb[IPSECNAT_SA_HOST], h), ip(tb[IPSECNAT_SA_PEER], p),
@@ -305,7 +355,12 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 		       u32(tb[IPSECNAT_SA_AGE]), u32(tb[IPSECNAT_SA_IDLE]),
 		       (unsigned long long)u64(tb[IPSECNAT_SA_PACKETS]),
 		       (unsigned long long)u64(tb[IPSECNAT_SA_BYTES]));
-	(*rows)++;
+	if (ev) {
+		printf(json ? "}\n" : "");
+		fflush(stdout);
+	} else {
+		(*rows)++;
+	}
 	return MNL_CB_OK;
 }
 
@@ -463,6 +518,169 @@ static void cmd_set(struct nl *nl, char **argv)
 	talk(nl, nlh, NULL, NULL);
 }
 
+/* One SA into an IPSECNAT_CMD_SA_ADD request. */
+struct sa_spec {
+	uint8_t dir, state;
+	bool is_static;
+	uint32_t host, peer, pub, spi;	/* network order */
+};
+
+static void sa_add(struct nl *nl, const struct sa_spec *s)
+{
+	struct nlmsghdr *nlh = msg_start(nl, nl->family, 0, IPSECNAT_CMD_SA_ADD);
+	struct nlattr *nest = mnl_attr_nest_start(nlh, IPSECNAT_A_SA);
+
+	mnl_attr_put_u8(nlh, IPSECNAT_SA_DIR, s->dir);
+	mnl_attr_put_u32(nlh, IPSECNAT_SA_HOST, s->host);
+	mnl_attr_put_u32(nlh, IPSECNAT_SA_PEER, s->peer);
+	mnl_attr_put_u32(nlh, IPSECNAT_SA_PUB, s->pub);
+	mnl_attr_put_u32(nlh, IPSECNAT_SA_SPI, s->spi);
+	mnl_attr_put_u8(nlh, IPSECNAT_SA_STATE, s->state);
+	if (s->is_static)
+		mnl_attr_put(nlh, IPSECNAT_SA_STATIC, 0, NULL);
+	mnl_attr_nest_end(nlh, nest);
+	talk(nl, nlh, NULL, NULL);
+}
+
+static uint8_t parse_dir(const char *s)
+{
+	if (s && !strcmp(s, "in"))
+		return IPSECNAT_DIR_IN;
+	if (s && !strcmp(s, "out"))
+		return IPSECNAT_DIR_OUT;
+	die("dir must be \"in\" or \"out\"");
+}
+
+static void cmd_add(struct nl *nl, char **argv)
+{
+	struct sa_spec s = { .dir = 2, .state = IPSECNAT_STATE_ESTABLISHED };
+
+	for (; *argv; argv++) {
+		const char *k = argv[0], *v = argv[1];
+
+		if (!strcmp(k, "static")) {
+			s.is_static = true;
+			continue;
+		}
+		if (!strcmp(k, "dir"))
+			s.dir = parse_dir(v);
+		else if (!strcmp(k, "host"))
+			s.host = parse_addr(k, v);
+		else if (!strcmp(k, "peer"))
+			s.peer = parse_addr(k, v);
+		else if (!strcmp(k, "pub"))
+			s.pub = parse_addr(k, v);
+		else if (!strcmp(k, "spi"))
+			s.spi = htonl(parse_u32(k, v, 16));
+		else
+			die("unknown argument \"%s\"; try \"ipsecnat help\"", k);
+		argv++;
+	}
+	if (s.dir > IPSECNAT_DIR_IN || !s.host || !s.peer || !s.pub || !s.spi)
+		die("\"add\" needs dir, host, peer, pub and spi");
+	sa_add(nl, &s);
+}
+
+/* The string or number after "key": inside one flat JSON object. */
+static const char *json_value(const char *obj, const char *end, const char *key, char *buf,
+			      size_t len)
+{
+	char pat[32];
+	const char *p, *q;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(obj, pat);
+	if (!p || p > end)
+		return NULL;
+	p += strlen(pat);
+	if (*p == '"')
+		p++;
+	for (q = p; q < end && *q != '"' && *q != ',' && *q != '}'; q++)
+		;
+	if ((size_t)(q - p) >= len)
+		return NULL;
+	memcpy(buf, p, q - p);
+	buf[q - p] = '\0';
+	return buf;
+}
+
+/* Import what "ipsecnat export" wrote: an array of flat SA objects. */
+static void cmd_import(struct nl *nl, char **argv)
+{
+	char *text = NULL, host[64], peer[64], pub[64], spi[64], dir[8], state[16];
+	size_t size = 0, n;
+	unsigned int count = 0;
+	const char *obj, *end;
+	FILE *f;
+
+	if (!argv[0] || argv[1])
+		die("\"import\" needs one FILE (or - for stdin)");
+	f = strcmp(argv[0], "-") ? fopen(argv[0], "r") : stdin;
+	if (!f)
+		die("%s: %s", argv[0], strerror(errno));
+	if (getdelim(&text, &size, '\0', f) < 0)
+		die("%s: cannot read", argv[0]);
+	for (obj = strchr(text, '{'); obj; obj = strchr(end, '{')) {
+		struct sa_spec s = {};
+
+		end = strchr(obj, '}');
+		if (!end)
+			die("%s: unterminated object", argv[0]);
+		if (!json_value(obj, end, "dir", dir, sizeof(dir)) ||
+		    !json_value(obj, end, "host", host, sizeof(host)) ||
+		    !json_value(obj, end, "peer", peer, sizeof(peer)) ||
+		    !json_value(obj, end, "pub", pub, sizeof(pub)) ||
+		    !json_value(obj, end, "spi", spi, sizeof(spi)) ||
+		    !json_value(obj, end, "state", state, sizeof(state)))
+			die("%s: SA %u lacks dir, host, peer, pub, spi or state", argv[0], count + 1);
+		s.dir = parse_dir(dir);
+		s.host = parse_addr("host", host);
+		s.peer = parse_addr("peer", peer);
+		s.pub = parse_addr("pub", pub);
+		s.spi = htonl(parse_u32("spi", spi, 16));
+		s.is_static = !strcmp(state, "static");
+		s.state = strcmp(state, "pending") ? IPSECNAT_STATE_ESTABLISHED :
+			  IPSECNAT_STATE_PENDING;
+		sa_add(nl, &s);
+		count++;
+	}
+	n = count;
+	printf("imported %zu SA%s\n", n, n == 1 ? "" : "s");
+	free(text);
+	if (f != stdin)
+		fclose(f);
+}
+
+/* Print events as they come, like conntrack -E, until interrupted. */
+static void cmd_monitor(struct nl *nl, char **argv)
+{
+	unsigned int rows = 0;
+	int n;
+
+	if (*argv)
+		die("unexpected argument \"%s\"", *argv);
+	if (!nl->events_group)
+		die("the kernel offers no ipsecnat event group");
+	if (mnl_socket_setsockopt(nl->sock, NETLINK_ADD_MEMBERSHIP, &nl->events_group,
+				  sizeof(nl->events_group)) < 0) {
+		if (errno == EPERM)
+			die("%s: need CAP_NET_ADMIN in this network namespace", strerror(errno));
+		die("joining the event group: %s", strerror(errno));
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (;;) {
+		n = mnl_socket_recvfrom(nl->sock, nl->buf, sizeof(nl->buf));
+		if (n < 0) {
+			if (errno == ENOBUFS) {
+				fprintf(stderr, "ipsecnat: events lost (receive buffer full)\n");
+				continue;
+			}
+			die("netlink receive: %s", strerror(errno));
+		}
+		mnl_cb_run(nl->buf, n, 0, 0, show_cb, &rows);
+	}
+}
+
 static void cmd_simple(struct nl *nl, char **argv, uint8_t cmd, mnl_cb_t cb)
 {
 	if (*argv)
@@ -503,6 +721,15 @@ int main(int argc, char **argv)
 		cmd_simple(&nl, argv, IPSECNAT_CMD_SETTINGS_GET, settings_cb);
 	else if (!strcmp(cmd, "set"))
 		cmd_set(&nl, argv);
+	else if (!strcmp(cmd, "add"))
+		cmd_add(&nl, argv);
+	else if (!strcmp(cmd, "export")) {
+		json = true;
+		cmd_show(&nl, argv);
+	} else if (!strcmp(cmd, "import"))
+		cmd_import(&nl, argv);
+	else if (!strcmp(cmd, "monitor"))
+		cmd_monitor(&nl, argv);
 	else
 		die("unknown command \"%s\"; try \"ipsecnat help\"", cmd);
 	mnl_socket_close(nl.sock);

@@ -29,6 +29,12 @@ enum ipsecnat_cmd {
 	IPSECNAT_CMD_SETTINGS_GET,
 	/* change the settings present in IPSECNAT_A_SETTINGS */
 	IPSECNAT_CMD_SETTINGS_SET,
+	/* add one SA from IPSECNAT_A_SA (dir, host, peer, pub, spi; state and
+	 * static optional): a static binding, or an imported one
+	 */
+	IPSECNAT_CMD_SA_ADD,
+	/* multicast on group "events": IPSECNAT_A_EVENT and IPSECNAT_A_SA */
+	IPSECNAT_CMD_EVENT,
 	__IPSECNAT_CMD_MAX
 };
 
@@ -41,6 +47,7 @@ enum ipsecnat_attr {
 	IPSECNAT_A_STATS,	/* nest of enum ipsecnat_stat, each u64 */
 	IPSECNAT_A_SETTINGS,	/* nest of enum ipsecnat_setting, each u32 */
 	IPSECNAT_A_COUNT,	/* u32 */
+	IPSECNAT_A_EVENT,	/* u8, enum ipsecnat_event */
 	__IPSECNAT_A_MAX
 };
 
@@ -56,6 +63,20 @@ enum ipsecnat_state {
 	IPSECNAT_STATE_ESTABLISHED,
 };
 
+#define IPSECNAT_MCGRP_EVENTS	"events"
+
+enum ipsecnat_event {
+	IPSECNAT_EV_CREATED,	/* new outbound SA (pending until answered) */
+	IPSECNAT_EV_LEARNED,	/* inbound SPI learned by the claiming host */
+	IPSECNAT_EV_REKEYED,	/* inbound SPI learned by the only host (peer rekey) */
+	IPSECNAT_EV_ADDED,	/* added by IPSECNAT_CMD_SA_ADD */
+	IPSECNAT_EV_EXPIRED,	/* removed by a timeout */
+	IPSECNAT_EV_DELETED,	/* removed by a command or an address change */
+	IPSECNAT_EV_HELD,	/* outbound held back: another host is learning */
+	IPSECNAT_EV_REFUSED,	/* new SA refused at a cap */
+	IPSECNAT_EV_AMBIGUOUS,	/* inbound SPI several hosts could own: dropped */
+};
+
 enum ipsecnat_sa_attr {
 	IPSECNAT_SA_UNSPEC,
 	IPSECNAT_SA_DIR,	/* u8, enum ipsecnat_sa_dir */
@@ -69,6 +90,7 @@ enum ipsecnat_sa_attr {
 	IPSECNAT_SA_PACKETS,	/* u64 */
 	IPSECNAT_SA_BYTES,	/* u64 */
 	IPSECNAT_SA_PAD,
+	IPSECNAT_SA_STATIC,	/* flag: never expires (static binding) */
 	__IPSECNAT_SA_MAX
 };
 
