@@ -49,6 +49,7 @@ enum ipsecnat_counter {
 	IPSECNAT_C_malformed,		/* truncated ESP, SPI 0: dropped */
 	IPSECNAT_C_icmp_translated,	/* ICMP errors quoting ESP rewritten */
 	IPSECNAT_C_expired,		/* SAs removed by the timeouts */
+	IPSECNAT_C_forwarded,		/* inbound SPI given to an ESP forward's server */
 	IPSECNAT_C_MAX
 };
 
@@ -137,6 +138,16 @@ struct ipsecnat_sa {
 	struct rcu_head rcu;
 };
 
+/* ESP forward: unknown inbound SPIs to @pub go to inside server @server. */
+struct ipsecnat_fwd {
+	struct rhash_head node;
+	__be32 pub;
+	__be32 server;
+	struct rcu_head rcu;
+};
+
+#define IPSECNAT_MAX_FWDS	256
+
 struct ipsecnat_net {
 	struct net *net;
 	spinlock_t lock;		/* serialises all table writes */
@@ -144,6 +155,7 @@ struct ipsecnat_net {
 	struct rhashtable flows;
 	struct rhashtable slots;
 	struct rhashtable hosts;
+	struct rhashtable fwds;
 	atomic_t nr_sas;
 	unsigned long gen;		/* under lock */
 	struct ipsecnat_settings set;
@@ -228,6 +240,8 @@ void ipsecnat_hooks_unregister(struct net *net);
 int ipsecnat_target_init(void);
 void ipsecnat_target_exit(void);
 
+int ipsecnat_fwd_add(struct ipsecnat_net *in, __be32 pub, __be32 server);
+int ipsecnat_fwd_del(struct ipsecnat_net *in, __be32 pub);
 int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
 		    __be32 peer, __be32 pub, __be32 spi, bool established, bool is_static,
 		    struct netlink_ext_ack *extack);

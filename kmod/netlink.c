@@ -29,7 +29,13 @@ static const struct nla_policy settings_policy[IPSECNAT_SET_MAX + 1] = {
 	[IPSECNAT_SET_ESTABLISHED_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &established_range),
 };
 
+static const struct nla_policy fwd_policy[IPSECNAT_FWD_MAX + 1] = {
+	[IPSECNAT_FWD_PUB]	= { .type = NLA_BE32 },
+	[IPSECNAT_FWD_SERVER]	= { .type = NLA_BE32 },
+};
+
 static const struct nla_policy ipsecnat_policy[IPSECNAT_A_MAX + 1] = {
+	[IPSECNAT_A_FWD]	= NLA_POLICY_NESTED(fwd_policy),
 	[IPSECNAT_A_FILTER]	= NLA_POLICY_NESTED(sa_policy),
 	[IPSECNAT_A_SETTINGS]	= NLA_POLICY_NESTED(settings_policy),
 	[IPSECNAT_A_SA]		= NLA_POLICY_NESTED(sa_policy),
@@ -276,6 +282,7 @@ static int stats_get_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!nest)
 		goto nospace;
 	/* enum ipsecnat_stat is enum ipsecnat_counter shifted by one */
+	BUILD_BUG_ON(ARRAY_SIZE(sum.c) + 1 != IPSECNAT_STAT_PAD);
 	for (i = 0; i < IPSECNAT_C_MAX; i++)
 		if (nla_put_u64_64bit(msg, i + 1, sum.c[i], IPSECNAT_STAT_PAD))
 			goto nospace;
@@ -393,6 +400,104 @@ static int sa_add_doit(struct sk_buff *skb, struct genl_info *info)
 			       established, nla_get_flag(tb[IPSECNAT_SA_STATIC]), info->extack);
 }
 
+static int fwd_parse(struct genl_info *info, struct nlattr **tb, bool need_server)
+{
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, IPSECNAT_A_FWD)) {
+		NL_SET_ERR_MSG(info->extack, "no forward given");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, IPSECNAT_FWD_MAX, info->attrs[IPSECNAT_A_FWD], fwd_policy,
+			       info->extack);
+	if (err)
+		return err;
+	if (!tb[IPSECNAT_FWD_PUB] || !nla_get_be32(tb[IPSECNAT_FWD_PUB]) ||
+	    (need_server && (!tb[IPSECNAT_FWD_SERVER] || !nla_get_be32(tb[IPSECNAT_FWD_SERVER])))) {
+		NL_SET_ERR_MSG(info->extack, "a forward needs pub (and server to add it)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int fwd_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct nlattr *tb[IPSECNAT_FWD_MAX + 1];
+	int err;
+
+	err = fwd_parse(info, tb, true);
+	if (err)
+		return err;
+	err = ipsecnat_fwd_add(in, nla_get_be32(tb[IPSECNAT_FWD_PUB]),
+			       nla_get_be32(tb[IPSECNAT_FWD_SERVER]));
+	if (err == -EEXIST)
+		NL_SET_ERR_MSG(info->extack, "this public address already has a forward");
+	else if (err == -ENOSPC)
+		NL_SET_ERR_MSG(info->extack, "too many forwards");
+	return err;
+}
+
+static int fwd_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct nlattr *tb[IPSECNAT_FWD_MAX + 1];
+	int err;
+
+	err = fwd_parse(info, tb, false);
+	if (err)
+		return err;
+	err = ipsecnat_fwd_del(in, nla_get_be32(tb[IPSECNAT_FWD_PUB]));
+	if (err)
+		NL_SET_ERR_MSG(info->extack, "no forward on this public address");
+	return err;
+}
+
+static int fwd_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct rhashtable_iter iter;
+	struct ipsecnat_fwd *fwd;
+	struct nlattr *nest;
+	struct sk_buff *msg;
+	void *hdr;
+	int err = 0;
+
+	/* at most IPSECNAT_MAX_FWDS entries of 20 bytes: one message */
+	msg = genlmsg_new(IPSECNAT_MAX_FWDS * 24, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ipsecnat_genl, 0, IPSECNAT_CMD_FWD_GET);
+	if (!hdr) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	rhashtable_walk_enter(&in->fwds, &iter);
+	rhashtable_walk_start(&iter);
+	while ((fwd = rhashtable_walk_next(&iter)) != NULL) {
+		if (IS_ERR(fwd)) {
+			if (PTR_ERR(fwd) == -EAGAIN)
+				continue;
+			break;
+		}
+		nest = nla_nest_start(msg, IPSECNAT_A_FWD);
+		if (!nest || nla_put_in_addr(msg, IPSECNAT_FWD_PUB, fwd->pub) ||
+		    nla_put_in_addr(msg, IPSECNAT_FWD_SERVER, fwd->server)) {
+			err = -EMSGSIZE;
+			break;
+		}
+		nla_nest_end(msg, nest);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
 static const struct genl_ops ipsecnat_genl_ops[] = {
 	{
 		.cmd	= IPSECNAT_CMD_SA_GET,
@@ -424,6 +529,21 @@ static const struct genl_ops ipsecnat_genl_ops[] = {
 	{
 		.cmd	= IPSECNAT_CMD_SA_ADD,
 		.doit	= sa_add_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPSECNAT_CMD_FWD_ADD,
+		.doit	= fwd_add_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPSECNAT_CMD_FWD_DEL,
+		.doit	= fwd_del_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPSECNAT_CMD_FWD_GET,
+		.doit	= fwd_get_doit,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 };

@@ -25,6 +25,7 @@ const char *const ipsecnat_counter_names[IPSECNAT_C_MAX] = {
 	[IPSECNAT_C_malformed] = "malformed",
 	[IPSECNAT_C_icmp_translated] = "icmp_translated",
 	[IPSECNAT_C_expired] = "expired",
+	[IPSECNAT_C_forwarded] = "forwarded",
 };
 
 void ipsecnat_stats_sum(struct ipsecnat_net *in, struct ipsecnat_stats *sum)

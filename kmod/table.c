@@ -42,6 +42,13 @@ static const struct rhashtable_params host_params = {
 	.automatic_shrinking = true,
 };
 
+static const struct rhashtable_params fwd_params = {
+	.head_offset = offsetof(struct ipsecnat_fwd, node),
+	.key_offset = offsetof(struct ipsecnat_fwd, pub),
+	.key_len = sizeof_field(struct ipsecnat_fwd, pub),
+	.automatic_shrinking = true,
+};
+
 int ipsecnat_tables_init(struct ipsecnat_net *in)
 {
 	int err;
@@ -61,8 +68,13 @@ int ipsecnat_tables_init(struct ipsecnat_net *in)
 	err = rhashtable_init(&in->hosts, &host_params);
 	if (err)
 		goto err_hosts;
+	err = rhashtable_init(&in->fwds, &fwd_params);
+	if (err)
+		goto err_fwds;
 	return 0;
 
+err_fwds:
+	rhashtable_destroy(&in->hosts);
 err_hosts:
 	rhashtable_destroy(&in->slots);
 err_slots:
@@ -87,6 +99,7 @@ void ipsecnat_tables_destroy(struct ipsecnat_net *in)
 	rhashtable_free_and_destroy(&in->flows, free_entry, NULL);
 	rhashtable_free_and_destroy(&in->slots, free_entry, NULL);
 	rhashtable_free_and_destroy(&in->hosts, free_entry, NULL);
+	rhashtable_free_and_destroy(&in->fwds, free_entry, NULL);
 }
 
 struct ipsecnat_sa *ipsecnat_sa_lookup(struct ipsecnat_net *in, enum ipsecnat_dir dir,
@@ -312,6 +325,37 @@ static void flow_put(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 	slot_put(in, slot);
 }
 
+/*
+ * The flow of (host, peer), created on @pub if new; NULL if it is bound to
+ * another address or memory ran out. Release with flow_put + host_put.
+ */
+static struct ipsecnat_flow *flow_get(struct ipsecnat_net *in, __be32 host, __be32 peer,
+				      __be32 pub)
+{
+	struct ipsecnat_host *hostent = host_get(in, host);
+	struct ipsecnat_flow *f;
+
+	if (!hostent)
+		return NULL;
+	f = ipsecnat_flow_lookup(in, host, peer);
+	if (!f)
+		f = flow_create(in, host, peer, pub, hostent);
+	if (f && f->pub == pub)
+		return f;
+	if (f)
+		flow_put(in, f);
+	host_put(in, hostent);
+	return NULL;
+}
+
+static void flow_release(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+{
+	struct ipsecnat_host *h = f->hostent;
+
+	flow_put(in, f);
+	host_put(in, h);
+}
+
 /* Caps and allocation of a new SA for @f; under the netns lock. */
 static struct ipsecnat_sa *sa_add(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 				  enum ipsecnat_dir dir, __be32 pub, __be32 peer, __be32 spi)
@@ -426,6 +470,73 @@ out:
 }
 
 /*
+ * Nobody inside talks to @peer through @pub: an ESP forward sends the new
+ * SPI to its inside server, else it is unknown. Under the netns lock.
+ */
+static enum ipsecnat_result learn_forward(struct ipsecnat_net *in, __be32 pub, __be32 peer,
+					  __be32 spi, struct ipsecnat_sa **res)
+{
+	struct ipsecnat_fwd *fwd = rhashtable_lookup(&in->fwds, &pub, fwd_params);
+	struct ipsecnat_flow *f;
+	struct ipsecnat_sa *sa;
+
+	if (!fwd) {
+		ipsecnat_count(in, IPSECNAT_C_unknown_spi);
+		return IPSECNAT_PASS;
+	}
+	f = flow_get(in, fwd->server, peer, pub);
+	if (!f) {
+		ipsecnat_count(in, IPSECNAT_C_no_memory);
+		return IPSECNAT_REFUSE;
+	}
+	sa = sa_add(in, f, IPSECNAT_IN, pub, peer, spi);
+	if (sa) {
+		WRITE_ONCE(f->learn_gen, sa->gen);
+		ipsecnat_count(in, IPSECNAT_C_forwarded);
+		ipsecnat_notify_sa(in, IPSECNAT_EV_LEARNED, sa);
+		*res = sa;
+	}
+	flow_release(in, f);
+	return sa ? IPSECNAT_OK : IPSECNAT_REFUSE;
+}
+
+int ipsecnat_fwd_add(struct ipsecnat_net *in, __be32 pub, __be32 server)
+{
+	struct ipsecnat_fwd *fwd;
+	int err;
+
+	fwd = kzalloc(sizeof(*fwd), GFP_KERNEL);
+	if (!fwd)
+		return -ENOMEM;
+	fwd->pub = pub;
+	fwd->server = server;
+	spin_lock_bh(&in->lock);
+	if (atomic_read(&in->fwds.nelems) >= IPSECNAT_MAX_FWDS)
+		err = -ENOSPC;
+	else
+		err = rhashtable_lookup_insert_fast(&in->fwds, &fwd->node, fwd_params);
+	spin_unlock_bh(&in->lock);
+	if (err)
+		kfree(fwd);
+	return err;
+}
+
+int ipsecnat_fwd_del(struct ipsecnat_net *in, __be32 pub)
+{
+	struct ipsecnat_fwd *fwd;
+	int err = -ENOENT;
+
+	spin_lock_bh(&in->lock);
+	fwd = rhashtable_lookup(&in->fwds, &pub, fwd_params);
+	if (fwd && !rhashtable_remove_fast(&in->fwds, &fwd->node, fwd_params)) {
+		kfree_rcu(fwd, rcu);
+		err = 0;
+	}
+	spin_unlock_bh(&in->lock);
+	return err;
+}
+
+/*
  * Inbound ESP to @pub from @peer with an SPI nobody knows. Attribute it to
  * the slot's pending flow, else to the slot's only flow, else to nobody.
  */
@@ -448,8 +559,7 @@ enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
 	}
 	slot = slot_lookup(in, peer, pub);
 	if (!slot || !slot->nr_flows) {
-		ipsecnat_count(in, IPSECNAT_C_unknown_spi);
-		ret = IPSECNAT_PASS;
+		ret = learn_forward(in, pub, peer, spi, res);
 		goto out;
 	}
 	f = rcu_dereference_protected(slot->pending, lockdep_is_held(&in->lock));
@@ -489,7 +599,6 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
 		    struct netlink_ext_ack *extack)
 {
 	__be32 keypub = dir == IPSECNAT_IN ? pub : 0;
-	struct ipsecnat_host *hostent;
 	struct ipsecnat_flow *f;
 	struct ipsecnat_sa *sa;
 	int err = 0;
@@ -500,34 +609,24 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
 		err = -EEXIST;
 		goto out;
 	}
-	hostent = host_get(in, host);
-	if (!hostent) {
-		err = -ENOMEM;
+	f = flow_get(in, host, peer, pub);
+	if (!f) {
+		NL_SET_ERR_MSG(extack,
+			       "host is bound to another public address toward this peer, or no memory");
+		err = -EBUSY;
 		goto out;
 	}
-	f = ipsecnat_flow_lookup(in, host, peer);
-	if (!f)
-		f = flow_create(in, host, peer, pub, hostent);
-	if (!f) {
-		err = -ENOMEM;
-	} else if (f->pub != pub) {
-		NL_SET_ERR_MSG(extack, "host is bound to another public address toward this peer");
-		err = -EBUSY;
+	sa = sa_add(in, f, dir, keypub, peer, spi);
+	if (!sa) {
+		NL_SET_ERR_MSG(extack, "SA table full (max-sas or max-sas-per-host)");
+		err = -ENOSPC;
 	} else {
-		sa = sa_add(in, f, dir, keypub, peer, spi);
-		if (!sa) {
-			NL_SET_ERR_MSG(extack, "SA table full (max-sas or max-sas-per-host)");
-			err = -ENOSPC;
-		} else {
-			sa->is_static = is_static;
-			if (dir == IPSECNAT_IN || established)
-				WRITE_ONCE(f->learn_gen, ++in->gen);
-			ipsecnat_notify_sa(in, IPSECNAT_EV_ADDED, sa);
-		}
+		sa->is_static = is_static;
+		if (dir == IPSECNAT_IN || established)
+			WRITE_ONCE(f->learn_gen, ++in->gen);
+		ipsecnat_notify_sa(in, IPSECNAT_EV_ADDED, sa);
 	}
-	if (f)
-		flow_put(in, f);
-	host_put(in, hostent);
+	flow_release(in, f);
 out:
 	spin_unlock_bh(&in->lock);
 	return err;

@@ -39,7 +39,12 @@ cleanup() {
 	declare -F cleanup_extra >/dev/null && cleanup_extra
 	[ ${#PARAMS_SAVED[@]} -eq 0 ] || restore_defaults
 	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for n in "${NS_LIST[@]}"; do ip netns del "$n" 2>/dev/null; done
+	# whatever still runs inside a namespace would keep it (and its rules,
+	# and so the module) alive
+	for n in "${NS_LIST[@]}"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$n" 2>/dev/null
+	done
 	return 0
 }
 trap cleanup EXIT

@@ -14,7 +14,7 @@ topo_init 2 1
 gw_masquerade
 gw_ipsecnat
 gw() { ip netns exec "$GW" "$@"; }
-gw ipsecnat monitor >"/tmp/mon.$$" 2>&1 &
+ip netns exec "$GW" ipsecnat monitor >"/tmp/mon.$$" 2>&1 &
 BG_PIDS+=($!)
 cleanup_extra() { rm -f "/tmp/mon.$$" "/tmp/export.$$" "/tmp/export2.$$"; }
 

@@ -44,6 +44,7 @@ static void usage(FILE *f)
 		"       ipsecnat export                  (JSON on stdout)\n"
 		"       ipsecnat import { FILE | - }     (JSON from export)\n"
 		"       ipsecnat [-j] monitor\n"
+		"       ipsecnat forward { add pub ADDR server ADDR | del pub ADDR | [-j] show }\n"
 		"       ipsecnat help\n"
 		"FILTER := [ host ADDR ] [ peer ADDR ] [ pub ADDR ] [ spi SPI ]\n"
 		"          [ state { pending | established } ] [ dir { in | out } ]\n"
@@ -426,6 +427,7 @@ static const char *const stat_names[IPSECNAT_STAT_MAX + 1] = {
 	[IPSECNAT_STAT_MALFORMED] = "malformed",
 	[IPSECNAT_STAT_ICMP_TRANSLATED] = "icmp_translated",
 	[IPSECNAT_STAT_EXPIRED] = "expired",
+	[IPSECNAT_STAT_FORWARDED] = "forwarded",
 };
 
 static const char *const setting_names[IPSECNAT_SET_MAX + 1] = {
@@ -681,6 +683,83 @@ static void cmd_monitor(struct nl *nl, char **argv)
 	}
 }
 
+static int fwd_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_get_type(a) <= IPSECNAT_FWD_MAX)
+		tb[mnl_attr_get_type(a)] = a;
+	return MNL_CB_OK;
+}
+
+static int fwd_show_cb(const struct nlmsghdr *nlh, void *data)
+{
+	char p[INET_ADDRSTRLEN], s[INET_ADDRSTRLEN];
+	const struct nlattr *a;
+	unsigned int n = 0;
+
+	if (json)
+		printf("[");
+	else
+		printf("%-15s %-15s\n", "PUBLIC", "SERVER");
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		const struct nlattr *tb[IPSECNAT_FWD_MAX + 1] = {};
+
+		if (mnl_attr_get_type(a) != IPSECNAT_A_FWD)
+			continue;
+		mnl_attr_parse_nested(a, fwd_attr_cb, tb);
+		ip(tb[IPSECNAT_FWD_PUB], p);
+		ip(tb[IPSECNAT_FWD_SERVER], s);
+		if (json)
+			printf("%s{\"pub\":\"%s\",\"server\":\"%s\"}", n++ ? "," : "", p, s);
+		else
+			printf("%-15s %-15s\n", p, s);
+	}
+	if (json)
+		printf("]\n");
+	return MNL_CB_OK;
+}
+
+/* ESP forwarding: unknown inbound SPIs to a public address go to a server. */
+static void cmd_forward(struct nl *nl, char **argv)
+{
+	const char *verb = *argv ? *argv++ : "show";
+	uint32_t pub = 0, server = 0;
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	uint8_t cmd;
+
+	if (!strcmp(verb, "show") || !strcmp(verb, "list")) {
+		if (*argv)
+			die("unexpected argument \"%s\"", *argv);
+		talk(nl, msg_start(nl, nl->family, 0, IPSECNAT_CMD_FWD_GET), fwd_show_cb, NULL);
+		return;
+	}
+	if (!strcmp(verb, "add"))
+		cmd = IPSECNAT_CMD_FWD_ADD;
+	else if (!strcmp(verb, "del") || !strcmp(verb, "delete"))
+		cmd = IPSECNAT_CMD_FWD_DEL;
+	else
+		die("unknown forward command \"%s\"; try \"ipsecnat help\"", verb);
+	for (; *argv; argv += 2) {
+		if (!strcmp(argv[0], "pub"))
+			pub = parse_addr("pub", argv[1]);
+		else if (!strcmp(argv[0], "server") && cmd == IPSECNAT_CMD_FWD_ADD)
+			server = parse_addr("server", argv[1]);
+		else
+			die("unknown argument \"%s\"; try \"ipsecnat help\"", argv[0]);
+	}
+	if (!pub || (cmd == IPSECNAT_CMD_FWD_ADD && !server))
+		die("\"forward %s\" needs pub%s", verb, cmd == IPSECNAT_CMD_FWD_ADD ? " and server" : "");
+	nlh = msg_start(nl, nl->family, 0, cmd);
+	nest = mnl_attr_nest_start(nlh, IPSECNAT_A_FWD);
+	mnl_attr_put_u32(nlh, IPSECNAT_FWD_PUB, pub);
+	if (server)
+		mnl_attr_put_u32(nlh, IPSECNAT_FWD_SERVER, server);
+	mnl_attr_nest_end(nlh, nest);
+	talk(nl, nlh, NULL, NULL);
+}
+
 static void cmd_simple(struct nl *nl, char **argv, uint8_t cmd, mnl_cb_t cb)
 {
 	if (*argv)
@@ -730,6 +809,8 @@ int main(int argc, char **argv)
 		cmd_import(&nl, argv);
 	else if (!strcmp(cmd, "monitor"))
 		cmd_monitor(&nl, argv);
+	else if (!strcmp(cmd, "forward"))
+		cmd_forward(&nl, argv);
 	else
 		die("unknown command \"%s\"; try \"ipsecnat help\"", cmd);
 	mnl_socket_close(nl.sock);

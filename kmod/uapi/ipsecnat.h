@@ -35,6 +35,12 @@ enum ipsecnat_cmd {
 	IPSECNAT_CMD_SA_ADD,
 	/* multicast on group "events": IPSECNAT_A_EVENT and IPSECNAT_A_SA */
 	IPSECNAT_CMD_EVENT,
+	/* ESP forward from IPSECNAT_A_FWD (pub, server): inbound ESP to pub
+	 * with an SPI no inside host can own goes to server
+	 */
+	IPSECNAT_CMD_FWD_ADD,
+	IPSECNAT_CMD_FWD_DEL,	/* IPSECNAT_A_FWD with pub */
+	IPSECNAT_CMD_FWD_GET,	/* reply: one IPSECNAT_A_FWD per forward */
 	__IPSECNAT_CMD_MAX
 };
 
@@ -48,6 +54,7 @@ enum ipsecnat_attr {
 	IPSECNAT_A_SETTINGS,	/* nest of enum ipsecnat_setting, each u32 */
 	IPSECNAT_A_COUNT,	/* u32 */
 	IPSECNAT_A_EVENT,	/* u8, enum ipsecnat_event */
+	IPSECNAT_A_FWD,		/* nest of enum ipsecnat_fwd_attr */
 	__IPSECNAT_A_MAX
 };
 
@@ -96,6 +103,15 @@ enum ipsecnat_sa_attr {
 
 #define IPSECNAT_SA_MAX (__IPSECNAT_SA_MAX - 1)
 
+enum ipsecnat_fwd_attr {
+	IPSECNAT_FWD_UNSPEC,
+	IPSECNAT_FWD_PUB,	/* be32 */
+	IPSECNAT_FWD_SERVER,	/* be32, inside server */
+	__IPSECNAT_FWD_MAX
+};
+
+#define IPSECNAT_FWD_MAX (__IPSECNAT_FWD_MAX - 1)
+
 enum ipsecnat_stat {
 	IPSECNAT_STAT_UNSPEC,
 	IPSECNAT_STAT_OUT_TRANSLATED,
@@ -114,6 +130,7 @@ enum ipsecnat_stat {
 	IPSECNAT_STAT_MALFORMED,
 	IPSECNAT_STAT_ICMP_TRANSLATED,
 	IPSECNAT_STAT_EXPIRED,
+	IPSECNAT_STAT_FORWARDED,
 	IPSECNAT_STAT_PAD,
 	__IPSECNAT_STAT_MAX
 };
