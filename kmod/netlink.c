@@ -235,82 +235,82 @@ static int sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return 0;
 }
 
+/* Reply to @info with one message of @cmd whose attributes @fill puts. */
+static int reply(struct genl_info *info, u8 cmd, size_t size,
+		 int (*fill)(struct sk_buff *msg, struct ipsecnat_net *in, const void *arg),
+		 const void *arg)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	msg = genlmsg_new(size, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ipsecnat_genl, 0, cmd);
+	err = hdr ? fill(msg, in, arg) : -EMSGSIZE;
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int fill_count(struct sk_buff *msg, struct ipsecnat_net *in, const void *count)
+{
+	return nla_put_u32(msg, IPSECNAT_A_COUNT, *(const unsigned int *)count);
+}
+
 static int sa_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
 	struct sa_filter f;
-	struct sk_buff *msg;
 	unsigned int n;
-	void *hdr;
 	int err;
 
 	err = filter_parse(info->attrs[IPSECNAT_A_FILTER], &f, info->extack);
 	if (err)
 		return err;
 	n = ipsecnat_sweep(in, filter_matches, &f, IPSECNAT_C_MAX);
-	msg = genlmsg_new(nla_total_size(sizeof(u32)), GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &ipsecnat_genl, 0, IPSECNAT_CMD_SA_DEL);
-	if (!hdr || nla_put_u32(msg, IPSECNAT_A_COUNT, n)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	return reply(info, IPSECNAT_CMD_SA_DEL, nla_total_size(sizeof(u32)), fill_count, &n);
 }
 
-static int stats_get_doit(struct sk_buff *skb, struct genl_info *info)
+static int fill_stats(struct sk_buff *msg, struct ipsecnat_net *in, const void *unused)
 {
-	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
 	struct ipsecnat_stats sum;
 	struct nlattr *nest;
-	struct sk_buff *msg;
-	void *hdr;
 	int i;
 
 	ipsecnat_stats_sum(in, &sum);
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &ipsecnat_genl, 0, IPSECNAT_CMD_STATS_GET);
-	if (!hdr)
-		goto nospace;
 	if (nla_put_u32(msg, IPSECNAT_A_COUNT, atomic_read(&in->nr_sas)))
-		goto nospace;
+		return -EMSGSIZE;
 	nest = nla_nest_start(msg, IPSECNAT_A_STATS);
 	if (!nest)
-		goto nospace;
+		return -EMSGSIZE;
 	/* enum ipsecnat_stat is enum ipsecnat_counter shifted by one */
 	BUILD_BUG_ON(ARRAY_SIZE(sum.c) + 1 != IPSECNAT_STAT_PAD);
 	for (i = 0; i < IPSECNAT_C_MAX; i++)
 		if (nla_put_u64_64bit(msg, i + 1, sum.c[i], IPSECNAT_STAT_PAD))
-			goto nospace;
+			return -EMSGSIZE;
 	nla_nest_end(msg, nest);
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
-nospace:
-	nlmsg_free(msg);
-	return -EMSGSIZE;
+	return 0;
 }
 
-static int settings_get_doit(struct sk_buff *skb, struct genl_info *info)
+static int stats_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	return reply(info, IPSECNAT_CMD_STATS_GET, NLMSG_GOODSIZE, fill_stats, NULL);
+}
+
+static int fill_settings(struct sk_buff *msg, struct ipsecnat_net *in, const void *unused)
+{
 	struct ipsecnat_settings s;
 	struct nlattr *nest;
-	struct sk_buff *msg;
-	void *hdr;
 
 	spin_lock_bh(&in->lock);
 	s = in->set;
 	spin_unlock_bh(&in->lock);
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &ipsecnat_genl, 0, IPSECNAT_CMD_SETTINGS_GET);
-	if (!hdr)
-		goto nospace;
 	nest = nla_nest_start(msg, IPSECNAT_A_SETTINGS);
 	if (!nest ||
 	    nla_put_u32(msg, IPSECNAT_SET_MAX_SAS, s.max_sas) ||
@@ -318,13 +318,14 @@ static int settings_get_doit(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(msg, IPSECNAT_SET_PENDING_WINDOW, s.pending_window / HZ) ||
 	    nla_put_u32(msg, IPSECNAT_SET_PENDING_TIMEOUT, s.pending_timeout / HZ) ||
 	    nla_put_u32(msg, IPSECNAT_SET_ESTABLISHED_TIMEOUT, s.established_timeout / HZ))
-		goto nospace;
+		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
-nospace:
-	nlmsg_free(msg);
-	return -EMSGSIZE;
+	return 0;
+}
+
+static int settings_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return reply(info, IPSECNAT_CMD_SETTINGS_GET, NLMSG_GOODSIZE, fill_settings, NULL);
 }
 
 static int settings_set_doit(struct sk_buff *skb, struct genl_info *info)
@@ -453,25 +454,13 @@ static int fwd_del_doit(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-static int fwd_get_doit(struct sk_buff *skb, struct genl_info *info)
+static int fill_fwds(struct sk_buff *msg, struct ipsecnat_net *in, const void *unused)
 {
-	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
 	struct rhashtable_iter iter;
 	struct ipsecnat_fwd *fwd;
 	struct nlattr *nest;
-	struct sk_buff *msg;
-	void *hdr;
 	int err = 0;
 
-	/* at most IPSECNAT_MAX_FWDS entries of 20 bytes: one message */
-	msg = genlmsg_new(IPSECNAT_MAX_FWDS * 24, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &ipsecnat_genl, 0, IPSECNAT_CMD_FWD_GET);
-	if (!hdr) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
 	rhashtable_walk_enter(&in->fwds, &iter);
 	rhashtable_walk_start(&iter);
 	while ((fwd = rhashtable_walk_next(&iter)) != NULL) {
@@ -490,12 +479,13 @@ static int fwd_get_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	return err;
+}
+
+static int fwd_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	/* at most IPSECNAT_MAX_FWDS forwards of 20 bytes: one message */
+	return reply(info, IPSECNAT_CMD_FWD_GET, IPSECNAT_MAX_FWDS * 24, fill_fwds, NULL);
 }
 
 static const struct genl_ops ipsecnat_genl_ops[] = {

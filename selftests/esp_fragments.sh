@@ -5,13 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping
 
-load_module
-topo_init 2 1
-gw_masquerade
-gw_ipsecnat
-tunnel_add 1 1
-tunnel_add 2 1
-for i in 1 2; do busywait 15000 tunnel_ping "$i" 1 || fail "host $i tunnel"; done
+gw_with_tunnels 2 1
 frag_ping() { # frag_ping NS SRC DST: 3000-byte pings without DF
 	ip netns exec "$1" ping -q -c 3 -i 0.2 -W 2 -M dont -s 3000 -I "$2" "$3" >/dev/null 2>&1
 }

@@ -6,13 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping python3
 
-load_module
-topo_init 2 2
-gw_masquerade
-gw_ipsecnat
-tunnel_add 1 1
-tunnel_add 2 1
-for i in 1 2; do busywait 15000 tunnel_ping "$i" 1 || fail "host $i tunnel"; done
+gw_with_tunnels 2 2
 esp() { local ns=$1; shift; ip netns exec "$ns" python3 "$(dirname "$0")/tools/espsend.py" "$@" || fail "espsend $*"; }
 
 sas=$(ipsecnat_counter sas)

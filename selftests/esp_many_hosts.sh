@@ -7,15 +7,7 @@ source "$(dirname "$0")/lib.sh"
 require_cmd iptables conntrack ping
 
 N=10
-load_module
-topo_init $N 1
-gw_masquerade
-gw_ipsecnat
-for ((i = 1; i <= N; i++)); do tunnel_add "$i" 1; done
-
-for ((i = 1; i <= N; i++)); do
-	busywait 15000 tunnel_ping "$i" 1 || fail "host $i tunnel does not work"
-done
+gw_with_tunnels $N 1
 pids=()
 for ((i = 1; i <= N; i++)); do
 	tunnel_ping "$i" 1 5 & pids+=($!)

@@ -5,13 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping
 
-load_module
-topo_init 2 1
-gw_masquerade
-gw_ipsecnat
-tunnel_add 1 1
-tunnel_add 2 1
-for i in 1 2; do busywait 15000 tunnel_ping "$i" 1 || fail "host $i tunnel"; done
+gw_with_tunnels 2 1
 ip -n "$RT" link set p1 mtu 1280
 ip -n "$RT" link set br0 mtu 1280
 ip -n "${PEERS[1]}" link set eth0 mtu 1280

@@ -6,16 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd iptables conntrack ping
 
-load_module
-topo_init 2 1
-gw_masquerade
-gw_ipsecnat
-tunnel_add 1 1
-tunnel_add 2 1
-
-for i in 1 2; do
-	busywait 15000 tunnel_ping "$i" 1 || fail "host $i tunnel does not work"
-done
+gw_with_tunnels 2 1
 for i in 1 2; do
 	tunnel_ping "$i" 1 5 || fail "host $i: pings lost after binding"
 	peer_ping 1 "$i" 5 || fail "peer -> host $i: pings lost"

@@ -150,6 +150,21 @@ topo_init() {
 	done
 }
 
+# gw_with_tunnels NHOSTS NPEERS: the usual start of a test: module,
+# topology, MASQUERADE and IPSECNAT rules, a tunnel from every host to
+# peer 1, and each host bound (it got a reply through its tunnel)
+gw_with_tunnels() {
+	local i
+	load_module
+	topo_init "$1" "$2"
+	gw_masquerade
+	gw_ipsecnat
+	for ((i = 1; i <= $1; i++)); do tunnel_add "$i" 1; done
+	for ((i = 1; i <= $1; i++)); do
+		busywait 15000 tunnel_ping "$i" 1 || fail "host $i tunnel does not work"
+	done
+}
+
 # Add public addresses PUB+1 .. to the gateway for a pool: gw_pool_addrs 2
 gw_pool_addrs() {
 	local i

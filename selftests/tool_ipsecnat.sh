@@ -8,16 +8,8 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping python3 setpriv unshare ipsecnat
 
-load_module
-topo_init 2 1
-gw_masquerade
-gw_ipsecnat
-tunnel_add 1 1
-tunnel_add 2 1
-for i in 1 2; do
-	busywait 15000 tunnel_ping "$i" 1 || fail "host $i tunnel"
-	tunnel_ping "$i" 1 4 || fail "host $i pings"
-done
+gw_with_tunnels 2 1
+for i in 1 2; do tunnel_ping "$i" 1 4 || fail "host $i pings"; done
 gw() { ip netns exec "$GW" "$@"; }
 
 log "show"
