@@ -6,6 +6,7 @@
 # make check T=x  run only selftests/x.sh
 # make demo       boot the VM and show the problem and the fix
 # make vm         interactive guest shell with the module loaded
+# make bench      benchmark (bench/results/)
 # make lint       checkpatch + sparse
 
 ifeq ($(origin KDIR),undefined)
@@ -23,6 +24,7 @@ module:
 
 userspace:
 	$(MAKE) -C userspace
+	$(MAKE) -C bench
 
 deps:
 	scripts/setup
@@ -45,6 +47,7 @@ lint:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userspace clean
+	$(MAKE) -C bench clean
 	rm -rf build
 
 .PHONY: all module userspace deps check demo vm bench lint clean

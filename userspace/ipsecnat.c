@@ -18,6 +18,7 @@
 #include "ipsecnat.h"
 
 static bool json;
+static bool stats;	/* -s: packet and byte counts in tables */
 
 static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
@@ -34,7 +35,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt,
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: ipsecnat [-j] [show|list] [FILTER]\n"
+		"Usage: ipsecnat [-j] [-s] [show|list] [FILTER]\n"
 		"       ipsecnat del FILTER\n"
 		"       ipsecnat flush\n"
 		"       ipsecnat [-j] stats\n"
@@ -50,7 +51,8 @@ static void usage(FILE *f)
 		"          [ state { pending | established } ] [ dir { in | out } ]\n"
 		"SETTING := { max-sas | max-sas-per-host | pending-window |\n"
 		"             pending-timeout | established-timeout }  (timeouts in seconds)\n"
-		"-j prints JSON. Works in the current network namespace\n"
+		"-j prints JSON; -s adds packet and byte counts to tables.\n"
+		"Works in the current network namespace\n"
 		"(ip netns exec NAME ipsecnat ...) and needs CAP_NET_ADMIN there.\n");
 }
 
@@ -349,13 +351,16 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 		printf("%s host %s peer %s pub %s spi 0x%08x %s\n", dir,
 		       ip(tb[IPSECNAT_SA_HOST], h), ip(tb[IPSECNAT_SA_PEER], p),
 		       ip(tb[IPSECNAT_SA_PUB], a), ntohl(u32(tb[IPSECNAT_SA_SPI])), state);
-	else
-		printf("%-3s %-15s %-15s %-15s 0x%08x %-11s %7u %6u %10llu %12llu\n",
+	else {
+		printf("%-3s %-15s %-15s %-15s 0x%08x %-11s %7u %6u",
 		       dir, ip(tb[IPSECNAT_SA_HOST], h), ip(tb[IPSECNAT_SA_PEER], p),
 		       ip(tb[IPSECNAT_SA_PUB], a), ntohl(u32(tb[IPSECNAT_SA_SPI])), state,
-		       u32(tb[IPSECNAT_SA_AGE]), u32(tb[IPSECNAT_SA_IDLE]),
-		       (unsigned long long)u64(tb[IPSECNAT_SA_PACKETS]),
-		       (unsigned long long)u64(tb[IPSECNAT_SA_BYTES]));
+		       u32(tb[IPSECNAT_SA_AGE]), u32(tb[IPSECNAT_SA_IDLE]));
+		if (stats)
+			printf(" %10llu %12llu", (unsigned long long)u64(tb[IPSECNAT_SA_PACKETS]),
+			       (unsigned long long)u64(tb[IPSECNAT_SA_BYTES]));
+		printf("\n");
+	}
 	if (ev) {
 		printf(json ? "}\n" : "");
 		fflush(stdout);
@@ -374,8 +379,9 @@ static void cmd_show(struct nl *nl, char **argv)
 	if (json)
 		printf("[");
 	else
-		printf("%-3s %-15s %-15s %-15s %-10s %-11s %7s %6s %10s %12s\n", "DIR", "HOST",
-		       "PEER", "PUBLIC", "SPI", "STATE", "AGE", "IDLE", "PACKETS", "BYTES");
+		printf("%-3s %-15s %-15s %-15s %-10s %-11s %7s %6s%s\n", "DIR", "HOST",
+		       "PEER", "PUBLIC", "SPI", "STATE", "AGE", "IDLE",
+		       stats ? "    PACKETS        BYTES" : "");
 	talk(nl, nlh, show_cb, &rows);
 	if (json)
 		printf("]\n");
@@ -775,6 +781,8 @@ int main(int argc, char **argv)
 	for (argv++; *argv && argv[0][0] == '-'; argv++) {
 		if (!strcmp(*argv, "-j") || !strcmp(*argv, "-json"))
 			json = true;
+		else if (!strcmp(*argv, "-s") || !strcmp(*argv, "-stats"))
+			stats = true;
 		else if (!strcmp(*argv, "-h") || !strcmp(*argv, "-help")) {
 			usage(stdout);
 			return 0;
