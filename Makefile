@@ -29,7 +29,7 @@ userspace:
 deps:
 	scripts/setup
 
-check: all
+check: all lint
 	scripts/vm check $(T)
 
 demo: all
@@ -42,7 +42,7 @@ bench: all
 	scripts/vm bench
 
 lint:
-	scripts/lint
+	KDIR=$(KDIR) scripts/lint
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
