@@ -161,6 +161,9 @@ struct ipsecnat_net {
 	struct ipsecnat_settings set;
 	struct ipsecnat_stats __percpu *stats;
 	struct delayed_work gc_work;
+	struct rhashtable_iter gc_iter;	/* where the collector goes on */
+	int gc_dir;
+	bool gc_walking;
 	bool dying;
 };
 
@@ -214,6 +217,7 @@ unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,
 			    const void *arg, enum ipsecnat_counter counter);
 void ipsecnat_flush_pub(struct ipsecnat_net *in, __be32 pub);
 void ipsecnat_gc_work(struct work_struct *work);
+void ipsecnat_gc_stop(struct ipsecnat_net *in);
 
 static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 {

@@ -83,6 +83,7 @@ static void __net_exit ipsecnat_net_exit(struct net *net)
 	struct ipsecnat_net *in = ipsecnat_pernet(net);
 
 	cancel_delayed_work_sync(&in->gc_work);
+	ipsecnat_gc_stop(in);
 	ipsecnat_hooks_unregister(net);
 	ipsecnat_proc_exit(net);
 	ipsecnat_tables_destroy(in);

@@ -670,51 +670,108 @@ static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, co
  * Remove the SAs @match picks, counting each under @counter (none when
  * IPSECNAT_C_MAX); returns how many went. Process context.
  */
+/* Remove one SA met by a walk (under RCU); true if this call removed it. */
+static bool sweep_one(struct ipsecnat_net *in, struct ipsecnat_sa *sa,
+		      enum ipsecnat_counter counter)
+{
+	bool gone;
+
+	spin_lock_bh(&in->lock);
+	gone = sa_del(in, sa);
+	if (gone) {
+		/* still readable: freed after an RCU grace period */
+		ipsecnat_notify_sa(in, counter == IPSECNAT_C_expired ?
+				   IPSECNAT_EV_EXPIRED : IPSECNAT_EV_DELETED, sa);
+		if (counter < IPSECNAT_C_MAX)
+			ipsecnat_count(in, counter);
+	}
+	spin_unlock_bh(&in->lock);
+	return gone;
+}
+
+/*
+ * Walk @iter, removing what @match picks, for at most @budget SAs;
+ * returns false while the table has more to walk.
+ */
+static bool sweep_walk(struct ipsecnat_net *in, struct rhashtable_iter *iter,
+		       ipsecnat_match_fn match, const void *arg,
+		       enum ipsecnat_counter counter, unsigned int *budget, unsigned int *n)
+{
+	struct ipsecnat_sa *sa;
+	bool done = false;
+
+	rhashtable_walk_start(iter);
+	while (*budget) {
+		sa = rhashtable_walk_next(iter);
+		if (IS_ERR(sa) && PTR_ERR(sa) == -EAGAIN)
+			continue;	/* table resized: walk goes on */
+		if (IS_ERR_OR_NULL(sa)) {
+			done = true;
+			break;
+		}
+		(*budget)--;
+		if (match(in, sa, arg) && sweep_one(in, sa, counter))
+			(*n)++;
+	}
+	rhashtable_walk_stop(iter);
+	return done;
+}
+
 unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,
 			    const void *arg, enum ipsecnat_counter counter)
 {
 	struct rhashtable_iter iter;
-	struct ipsecnat_sa *sa;
-	unsigned int n = 0;
+	unsigned int n = 0, budget = UINT_MAX;
 	int dir;
 
 	for (dir = IPSECNAT_OUT; dir <= IPSECNAT_IN; dir++) {
 		rhashtable_walk_enter(&in->sas[dir], &iter);
-		rhashtable_walk_start(&iter);
-		while ((sa = rhashtable_walk_next(&iter)) != NULL) {
-			if (IS_ERR(sa)) {
-				if (PTR_ERR(sa) == -EAGAIN)
-					continue;
-				break;
-			}
-			if (!match(in, sa, arg))
-				continue;
-			spin_lock_bh(&in->lock);
-			if (sa_del(in, sa)) {
-				n++;
-				/* still readable: freed after an RCU grace period */
-				ipsecnat_notify_sa(in, counter == IPSECNAT_C_expired ?
-						   IPSECNAT_EV_EXPIRED : IPSECNAT_EV_DELETED, sa);
-				if (counter < IPSECNAT_C_MAX)
-					ipsecnat_count(in, counter);
-			}
-			spin_unlock_bh(&in->lock);
-		}
-		rhashtable_walk_stop(&iter);
+		sweep_walk(in, &iter, match, arg, counter, &budget, &n);
 		rhashtable_walk_exit(&iter);
 	}
 	return n;
 }
 
+/*
+ * The garbage collector looks at IPSECNAT_GC_BATCH SAs per run and goes on
+ * from there in the next, so a big table costs many short runs instead of
+ * one long walk holding RCU; a full pass starts once a second.
+ */
+#define IPSECNAT_GC_BATCH	2048
+
 void ipsecnat_gc_work(struct work_struct *work)
 {
 	struct ipsecnat_net *in = container_of(to_delayed_work(work),
 					       struct ipsecnat_net, gc_work);
-	unsigned long now = jiffies;
+	unsigned int budget = IPSECNAT_GC_BATCH, n = 0;
+	unsigned long now = jiffies, delay = 1;
 
-	ipsecnat_sweep(in, sa_expired, &now, IPSECNAT_C_expired);
+	while (budget) {
+		if (!in->gc_walking) {
+			rhashtable_walk_enter(&in->sas[in->gc_dir], &in->gc_iter);
+			in->gc_walking = true;
+		}
+		if (!sweep_walk(in, &in->gc_iter, sa_expired, &now, IPSECNAT_C_expired,
+				&budget, &n))
+			break;
+		rhashtable_walk_exit(&in->gc_iter);
+		in->gc_walking = false;
+		if (++in->gc_dir > IPSECNAT_IN) {
+			in->gc_dir = IPSECNAT_OUT;
+			delay = HZ;	/* pass complete */
+			break;
+		}
+	}
 	if (!READ_ONCE(in->dying))
-		queue_delayed_work(system_power_efficient_wq, &in->gc_work, HZ);
+		queue_delayed_work(system_power_efficient_wq, &in->gc_work, delay);
+}
+
+/* Netns teardown, after the work is cancelled and before the tables go. */
+void ipsecnat_gc_stop(struct ipsecnat_net *in)
+{
+	if (in->gc_walking)
+		rhashtable_walk_exit(&in->gc_iter);
+	in->gc_walking = false;
 }
 
 static bool sa_on_pub(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, const void *pub)
