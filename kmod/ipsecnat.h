@@ -6,9 +6,11 @@
  *   flow   (inside host H, peer P) bound to public address A
  *   slot   (P, A): which flows share that pair and which one may learn
  *   host   (H): SA count, for the per-host cap
- *   sa     one ESP SA seen on the wire, in one direction:
- *            outbound keyed (P, SPI)    -- the peer picked SPI, unique at P
- *            inbound  keyed (A, P, SPI) -- H picked SPI
+ *   sa     one SA seen on the wire:
+ *            outbound ESP keyed (P, SPI)    -- the peer picked SPI, unique at P
+ *            inbound  ESP keyed (A, P, SPI) -- H picked SPI
+ *            IKE SA keyed (A, P, initiator SPI), both directions
+ *          ESP may be plain or UDP-encapsulated (NAT-T); see udp.c.
  *
  * Learning rule: an inbound SPI nobody knows goes to the slot's pending
  * flow (the one flow whose newest outbound SA is still unanswered), else to
@@ -24,6 +26,7 @@
 #include <linux/workqueue.h>
 #include <linux/percpu.h>
 #include <linux/skbuff.h>
+#include <net/ip.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <net/netlink.h>
@@ -50,6 +53,10 @@ enum ipsecnat_counter {
 	IPSECNAT_C_icmp_translated,	/* ICMP errors quoting ESP rewritten */
 	IPSECNAT_C_expired,		/* SAs removed by the timeouts */
 	IPSECNAT_C_forwarded,		/* inbound SPI given to an ESP forward's server */
+	IPSECNAT_C_ike_learned,		/* peer's new IKE SA given to the only host */
+	IPSECNAT_C_ike_mismatch,	/* inbound IKE, responder SPI not the SA's: dropped */
+	IPSECNAT_C_keepalive_dropped,	/* inbound NAT-keepalive, several hosts: dropped */
+	IPSECNAT_C_port_in_use,		/* port not preserved: the gateway uses it */
 	IPSECNAT_C_MAX
 };
 
@@ -80,7 +87,7 @@ struct ipsecnat_flow {
 	__be32 pub;
 	unsigned int nr_sas;
 	unsigned long learn_gen;	/* generation of the newest inbound SA */
-	__be32 last_spi[2];		/* SPI used last, by direction */
+	__be32 last_spi[3];		/* SPI used last, by enum ipsecnat_dir */
 	struct ipsecnat_slot *slot;
 	struct ipsecnat_host *hostent;
 	struct hlist_node slot_list;	/* slot->flows, under the netns lock */
@@ -112,16 +119,23 @@ struct ipsecnat_host {
 	struct rcu_head rcu;
 };
 
+/* One SA table each; values as enum ipsecnat_sa_dir in the uapi. */
 enum ipsecnat_dir {
 	IPSECNAT_OUT,
 	IPSECNAT_IN,
+	IPSECNAT_IKE,
+	IPSECNAT_NR_DIRS
 };
 
-/* Outbound SAs use pub = 0 in their key: (peer, spi) is unique at the peer. */
+/*
+ * Outbound SAs use pub = 0 in their key: (peer, spi) is unique at the peer.
+ * ESP SAs have spi2 = 0; IKE SAs hold the 8-byte initiator SPI in spi, spi2.
+ */
 struct ipsecnat_sa_key {
 	__be32 pub;
 	__be32 peer;
 	__be32 spi;
+	__be32 spi2;
 };
 
 struct ipsecnat_sa {
@@ -129,6 +143,8 @@ struct ipsecnat_sa {
 	struct ipsecnat_sa_key key;
 	u8 dir;
 	bool is_static;			/* never expires */
+	__be16 host_port;		/* UDP ports, host side and peer side; */
+	__be16 peer_port;		/* 0 for plain ESP */
 	struct ipsecnat_flow *flow;
 	unsigned long gen;		/* creation order, see sa_answered */
 	unsigned long created;
@@ -137,6 +153,23 @@ struct ipsecnat_sa {
 	atomic64_t bytes;
 	struct rcu_head rcu;
 };
+
+/* An IKE SA also knows the responder SPI, once the inside host used one. */
+struct ipsecnat_ike {
+	struct ipsecnat_sa sa;
+	u64 spi_r;			/* as ipsecnat_ike_spi(); 0 while unknown */
+};
+
+static inline struct ipsecnat_ike *ipsecnat_ike(struct ipsecnat_sa *sa)
+{
+	return container_of(sa, struct ipsecnat_ike, sa);
+}
+
+/* An IKE SPI as one number, for showing and comparing. */
+static inline u64 ipsecnat_ike_spi(const __be32 *spi)
+{
+	return (u64)ntohl(spi[0]) << 32 | ntohl(spi[1]);
+}
 
 /* ESP forward: unknown inbound SPIs to @pub go to inside server @server. */
 struct ipsecnat_fwd {
@@ -151,7 +184,7 @@ struct ipsecnat_fwd {
 struct ipsecnat_net {
 	struct net *net;
 	spinlock_t lock;		/* serialises all table writes */
-	struct rhashtable sas[2];	/* by enum ipsecnat_dir */
+	struct rhashtable sas[IPSECNAT_NR_DIRS];
 	struct rhashtable flows;
 	struct rhashtable slots;
 	struct rhashtable hosts;
@@ -187,8 +220,11 @@ int ipsecnat_tables_init(struct ipsecnat_net *in);
 void ipsecnat_tables_destroy(struct ipsecnat_net *in);
 struct ipsecnat_sa *ipsecnat_sa_lookup(struct ipsecnat_net *in, enum ipsecnat_dir dir,
 				       __be32 pub, __be32 peer, __be32 spi);
+struct ipsecnat_sa *ipsecnat_ike_lookup(struct ipsecnat_net *in, __be32 pub, __be32 peer,
+					const __be32 *spi_i);
 struct ipsecnat_flow *ipsecnat_flow_lookup(struct ipsecnat_net *in, __be32 host, __be32 peer);
 bool ipsecnat_sa_answered(const struct ipsecnat_sa *sa);
+bool ipsecnat_sa_pending(const struct ipsecnat_sa *sa);
 bool ipsecnat_claim(struct ipsecnat_net *in, struct ipsecnat_flow *flow);
 
 /* Outcome of creating or learning an SA. */
@@ -204,13 +240,31 @@ struct ipsecnat_pool {
 	__be32 max_addr;
 };
 
+/* UDP ports of NAT-T or IKE traffic: the inside host's and the peer's. */
+struct ipsecnat_ports {
+	__be16 host;
+	__be16 peer;
+};
+
 enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host,
 					    __be32 peer, __be32 spi,
+					    const struct ipsecnat_ports *ports,
 					    const struct ipsecnat_pool *pool,
 					    struct ipsecnat_sa **res);
 enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
 					  __be32 peer, __be32 spi,
+					  const struct ipsecnat_ports *ports,
 					  struct ipsecnat_sa **res);
+enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 host,
+					     __be32 peer, const __be32 *spi_i,
+					     const struct ipsecnat_ports *ports,
+					     const struct ipsecnat_pool *pool,
+					     struct ipsecnat_sa **res);
+enum ipsecnat_result ipsecnat_ike_learn_in(struct ipsecnat_net *in, __be32 pub,
+					   __be32 peer, const __be32 *spi_i, u64 spi_r,
+					   const struct ipsecnat_ports *ports,
+					   struct ipsecnat_sa **res);
+__be32 ipsecnat_slot_only_host(struct ipsecnat_net *in, __be32 peer, __be32 pub);
 typedef bool (*ipsecnat_match_fn)(struct ipsecnat_net *in, const struct ipsecnat_sa *sa,
 				  const void *arg);
 unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,
@@ -232,6 +286,21 @@ static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 }
 
 /* packet.c */
+static inline bool ipsecnat_later_fragment(const struct iphdr *iph)
+{
+	return iph->frag_off & htons(IP_OFFSET);
+}
+
+__be32 ipsecnat_esp_spi(const struct sk_buff *skb, unsigned int off);
+int ipsecnat_rewrite_addr(struct sk_buff *skb, bool src, __be32 addr);
+void ipsecnat_ct_null_snat(struct sk_buff *skb);
+bool ipsecnat_in_pool(const struct ipsecnat_pool *pool, __be32 addr);
+unsigned int ipsecnat_out_esp(struct ipsecnat_net *in, struct sk_buff *skb,
+			      const struct xt_ipsecnat_tginfo *info,
+			      const struct net_device *out, __be32 spi,
+			      const struct ipsecnat_ports *ports);
+unsigned int ipsecnat_in_esp(struct ipsecnat_net *in, struct sk_buff *skb, __be32 spi,
+			     const struct ipsecnat_ports *ports);
 unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
 			       const struct xt_ipsecnat_tginfo *info,
 			       const struct net_device *out);
@@ -239,6 +308,15 @@ bool ipsecnat_rule_pool(const struct xt_ipsecnat_tginfo *info, const struct net_
 			const struct sk_buff *skb, struct ipsecnat_pool *pool);
 int ipsecnat_hooks_register(struct net *net);
 void ipsecnat_hooks_unregister(struct net *net);
+
+/* udp.c */
+unsigned int ipsecnat_outbound_udp(struct ipsecnat_net *in, struct sk_buff *skb,
+				   const struct xt_ipsecnat_tginfo *info,
+				   const struct net_device *out);
+unsigned int ipsecnat_inbound_udp(struct ipsecnat_net *in, struct sk_buff *skb);
+bool ipsecnat_port_in_use(struct ipsecnat_net *in, const struct sk_buff *skb,
+			  const struct ipsecnat_pool *pool);
+bool ipsecnat_udp_taken(struct ipsecnat_net *in, const struct sk_buff *skb);
 
 /* target.c */
 int ipsecnat_target_init(void);

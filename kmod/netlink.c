@@ -7,13 +7,17 @@
 #include "ipsecnat.h"
 
 static const struct nla_policy sa_policy[IPSECNAT_SA_MAX + 1] = {
-	[IPSECNAT_SA_DIR]	= NLA_POLICY_MAX(NLA_U8, IPSECNAT_DIR_IN),
+	[IPSECNAT_SA_DIR]	= NLA_POLICY_MAX(NLA_U8, IPSECNAT_DIR_IKE),
 	[IPSECNAT_SA_HOST]	= { .type = NLA_BE32 },
 	[IPSECNAT_SA_PEER]	= { .type = NLA_BE32 },
 	[IPSECNAT_SA_PUB]	= { .type = NLA_BE32 },
 	[IPSECNAT_SA_SPI]	= { .type = NLA_BE32 },
 	[IPSECNAT_SA_STATE]	= NLA_POLICY_MAX(NLA_U8, IPSECNAT_STATE_ESTABLISHED),
 	[IPSECNAT_SA_STATIC]	= { .type = NLA_FLAG },
+	[IPSECNAT_SA_IKE_SPI_I]	= { .type = NLA_REJECT },	/* shown, never set */
+	[IPSECNAT_SA_IKE_SPI_R]	= { .type = NLA_REJECT },
+	[IPSECNAT_SA_HOST_PORT]	= { .type = NLA_REJECT },
+	[IPSECNAT_SA_PEER_PORT]	= { .type = NLA_REJECT },
 };
 
 static struct netlink_range_validation count_range = { .min = 1, .max = 1 << 24 };
@@ -87,8 +91,27 @@ static int filter_parse(const struct nlattr *nest, struct sa_filter *f,
 
 static u8 sa_state(const struct ipsecnat_sa *sa)
 {
-	return sa->dir == IPSECNAT_IN || ipsecnat_sa_answered(sa) ?
-		IPSECNAT_STATE_ESTABLISHED : IPSECNAT_STATE_PENDING;
+	return ipsecnat_sa_pending(sa) ? IPSECNAT_STATE_PENDING : IPSECNAT_STATE_ESTABLISHED;
+}
+
+/* UDP ports (NAT-T ESP, IKE) and the IKE SPIs, where the SA has them. */
+static int sa_fill_udp(struct sk_buff *skb, const struct ipsecnat_sa *sa)
+{
+	const struct ipsecnat_ike *ike = container_of(sa, const struct ipsecnat_ike, sa);
+	__be16 host_port = READ_ONCE(sa->host_port);
+
+	if (host_port &&
+	    (nla_put_be16(skb, IPSECNAT_SA_HOST_PORT, host_port) ||
+	     nla_put_be16(skb, IPSECNAT_SA_PEER_PORT, READ_ONCE(sa->peer_port))))
+		return -EMSGSIZE;
+	if (sa->dir != IPSECNAT_IKE)
+		return 0;
+	if (nla_put_u64_64bit(skb, IPSECNAT_SA_IKE_SPI_I, ipsecnat_ike_spi(&sa->key.spi),
+			      IPSECNAT_SA_PAD) ||
+	    nla_put_u64_64bit(skb, IPSECNAT_SA_IKE_SPI_R, READ_ONCE(ike->spi_r),
+			      IPSECNAT_SA_PAD))
+		return -EMSGSIZE;
+	return 0;
 }
 
 static bool filter_match(const struct sa_filter *f, const struct ipsecnat_sa *sa)
@@ -130,7 +153,8 @@ static int sa_fill(struct sk_buff *skb, const struct ipsecnat_sa *sa, unsigned l
 			      IPSECNAT_SA_PAD) ||
 	    nla_put_u64_64bit(skb, IPSECNAT_SA_BYTES, atomic64_read(&sa->bytes),
 			      IPSECNAT_SA_PAD) ||
-	    (sa->is_static && nla_put_flag(skb, IPSECNAT_SA_STATIC))) {
+	    (sa->is_static && nla_put_flag(skb, IPSECNAT_SA_STATIC)) ||
+	    sa_fill_udp(skb, sa)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -219,7 +243,7 @@ static int sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	struct sa_dump *d = (struct sa_dump *)cb->args[0];
 	bool full;
 
-	for (; d->dir <= IPSECNAT_IN; d->dir++) {
+	for (; d->dir < IPSECNAT_NR_DIRS; d->dir++) {
 		if (!d->walking) {
 			rhashtable_walk_enter(&in->sas[d->dir], &d->iter);
 			d->walking = true;
@@ -389,6 +413,11 @@ static int sa_add_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!nla_get_be32(tb[IPSECNAT_SA_SPI]) || !nla_get_be32(tb[IPSECNAT_SA_HOST]) ||
 	    !nla_get_be32(tb[IPSECNAT_SA_PEER]) || !nla_get_be32(tb[IPSECNAT_SA_PUB])) {
 		NL_SET_ERR_MSG(info->extack, "SPI and addresses must not be 0");
+		return -EINVAL;
+	}
+	if (nla_get_u8(tb[IPSECNAT_SA_DIR]) == IPSECNAT_DIR_IKE) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[IPSECNAT_SA_DIR],
+				    "IKE SAs are learned from traffic, not added");
 		return -EINVAL;
 	}
 	established = !tb[IPSECNAT_SA_STATE] ||

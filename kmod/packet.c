@@ -8,10 +8,12 @@
  * and two inside hosts never clash on the generic (SPI-less) ESP tuple. The
  * address is rewritten here instead. Inbound ESP is rewritten back before
  * conntrack sees it, so conntrack finds the inside host's own entry and
- * "ESTABLISHED,RELATED" rules accept it.
+ * "ESTABLISHED,RELATED" rules accept it. ESP in UDP (NAT-T) and IKE come
+ * here from udp.c once their SPI is known.
  */
 #include <linux/ip.h>
 #include <linux/icmp.h>
+#include <linux/udp.h>
 #include <linux/netfilter_ipv4.h>
 #include <net/ip.h>
 #include <net/route.h>
@@ -24,7 +26,7 @@
 #include "ipsecnat.h"
 
 /* SPI of the ESP header at @off; 0 when truncated (SPI 0 is reserved too). */
-static __be32 esp_spi(const struct sk_buff *skb, unsigned int off)
+__be32 ipsecnat_esp_spi(const struct sk_buff *skb, unsigned int off)
 {
 	struct ip_esp_hdr _esph;
 	const struct ip_esp_hdr *esph;
@@ -33,20 +35,32 @@ static __be32 esp_spi(const struct sk_buff *skb, unsigned int off)
 	return esph ? esph->spi : 0;
 }
 
-static bool later_fragment(const struct iphdr *iph)
+/*
+ * Rewrite the source (@src) or destination address; a UDP datagram's
+ * checksum follows its pseudo-header, except that zero (none) stays zero.
+ */
+int ipsecnat_rewrite_addr(struct sk_buff *skb, bool src, __be32 addr)
 {
-	return iph->frag_off & htons(IP_OFFSET);
-}
-
-static int rewrite_addr(struct sk_buff *skb, bool src, __be32 addr)
-{
+	unsigned int len = sizeof(struct iphdr);
+	bool udp = ip_hdr(skb)->protocol == IPPROTO_UDP && !ipsecnat_later_fragment(ip_hdr(skb));
 	struct iphdr *iph;
+	struct udphdr *uh;
 	__be32 *field;
 
-	if (skb_ensure_writable(skb, sizeof(*iph)))
+	if (udp)
+		len = ip_hdrlen(skb) + sizeof(*uh);
+	if (skb_ensure_writable(skb, len))
 		return -ENOMEM;
 	iph = ip_hdr(skb);
 	field = src ? &iph->saddr : &iph->daddr;
+	if (udp) {
+		uh = (struct udphdr *)(skb->data + ip_hdrlen(skb));
+		if (uh->check) {
+			inet_proto_csum_replace4(&uh->check, skb, *field, addr, true);
+			if (!uh->check)
+				uh->check = CSUM_MANGLED_0;
+		}
+	}
 	csum_replace4(&iph->check, *field, addr);
 	*field = addr;
 	return 0;
@@ -68,7 +82,7 @@ static bool icmp_esp_parse(const struct sk_buff *skb, struct icmp_esp *q)
 	struct iphdr _inner;
 	const struct iphdr *inner;
 
-	if (later_fragment(ip_hdr(skb)))
+	if (ipsecnat_later_fragment(ip_hdr(skb)))
 		return false;
 	icmph = skb_header_pointer(skb, off, sizeof(_icmph), &_icmph);
 	if (!icmph || (icmph->type != ICMP_DEST_UNREACH &&
@@ -78,12 +92,12 @@ static bool icmp_esp_parse(const struct sk_buff *skb, struct icmp_esp *q)
 	off += sizeof(_icmph);
 	inner = skb_header_pointer(skb, off, sizeof(_inner), &_inner);
 	if (!inner || inner->protocol != IPPROTO_ESP || inner->ihl < 5 ||
-	    later_fragment(inner))
+	    ipsecnat_later_fragment(inner))
 		return false;
 	q->inner_off = off;
 	q->inner_saddr = inner->saddr;
 	q->inner_daddr = inner->daddr;
-	q->spi = esp_spi(skb, off + inner->ihl * 4);
+	q->spi = ipsecnat_esp_spi(skb, off + inner->ihl * 4);
 	return q->spi != 0;
 }
 
@@ -112,7 +126,7 @@ static int icmp_esp_rewrite(struct sk_buff *skb, const struct icmp_esp *q, bool 
 	inet_proto_csum_replace2(&icmph->checksum, skb, (__force __be16)old_check,
 				 (__force __be16)inner->check, false);
 	*field = addr;
-	return rewrite_addr(skb, src, addr);
+	return ipsecnat_rewrite_addr(skb, src, addr);
 }
 
 /*
@@ -121,7 +135,7 @@ static int icmp_esp_rewrite(struct sk_buff *skb, const struct icmp_esp *q, bool 
  * address, where inbound ESP translated to the inside host would no longer
  * find it: retire it, and the host's next packet starts a fresh one.
  */
-static void ct_null_snat(struct sk_buff *skb)
+void ipsecnat_ct_null_snat(struct sk_buff *skb)
 {
 	struct nf_nat_range2 range = { .flags = NF_NAT_RANGE_MAP_IPS };
 	enum ip_conntrack_info ctinfo;
@@ -141,34 +155,25 @@ static void ct_null_snat(struct sk_buff *skb)
 	nf_nat_setup_info(ct, &range, NF_NAT_MANIP_SRC);
 }
 
-static bool in_pool(const struct ipsecnat_pool *pool, __be32 addr)
+bool ipsecnat_in_pool(const struct ipsecnat_pool *pool, __be32 addr)
 {
 	return ntohl(addr) >= ntohl(pool->min_addr) && ntohl(addr) <= ntohl(pool->max_addr);
 }
 
-static unsigned int outbound_esp(struct ipsecnat_net *in, struct sk_buff *skb,
-				 const struct xt_ipsecnat_tginfo *info,
-				 const struct net_device *out)
+/*
+ * Outbound ESP SA @spi, plain or in UDP (@ports): translate it, creating
+ * its SA under the claim rules if new.
+ */
+unsigned int ipsecnat_out_esp(struct ipsecnat_net *in, struct sk_buff *skb,
+			      const struct xt_ipsecnat_tginfo *info,
+			      const struct net_device *out, __be32 spi,
+			      const struct ipsecnat_ports *ports)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	__be32 host = iph->saddr, peer = iph->daddr;
 	struct ipsecnat_pool pool;
-	struct ipsecnat_flow *flow;
 	struct ipsecnat_sa *sa;
-	__be32 spi;
 
-	if (later_fragment(iph)) {
-		/* no SPI here; the flow knows the address */
-		flow = ipsecnat_flow_lookup(in, host, peer);
-		if (!flow)
-			return XT_CONTINUE;
-		return rewrite_addr(skb, true, flow->pub) ? NF_DROP : NF_ACCEPT;
-	}
-	spi = esp_spi(skb, ip_hdrlen(skb));
-	if (!spi) {
-		ipsecnat_count(in, IPSECNAT_C_malformed);
-		return NF_DROP;
-	}
 	sa = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, peer, spi);
 	if (sa) {
 		if (sa->flow->key.host != host) {
@@ -187,17 +192,43 @@ static unsigned int outbound_esp(struct ipsecnat_net *in, struct sk_buff *skb,
 			ipsecnat_count(in, IPSECNAT_C_no_address);
 			return NF_DROP;
 		}
-		if (in_pool(&pool, host))	/* already public */
+		if (ipsecnat_in_pool(&pool, host))	/* already public */
 			return XT_CONTINUE;
-		if (ipsecnat_sa_create_out(in, host, peer, spi, &pool, &sa) != IPSECNAT_OK)
+		if (ports && ipsecnat_port_in_use(in, skb, &pool))
+			return XT_CONTINUE;
+		if (ipsecnat_sa_create_out(in, host, peer, spi, ports, &pool, &sa) !=
+		    IPSECNAT_OK)
 			return NF_DROP;
 	}
-	if (rewrite_addr(skb, true, sa->flow->pub))
+	if (ipsecnat_rewrite_addr(skb, true, sa->flow->pub))
 		return NF_DROP;
-	ct_null_snat(skb);
+	ipsecnat_ct_null_snat(skb);
 	ipsecnat_sa_touch(sa, skb->len);
 	ipsecnat_count(in, IPSECNAT_C_out_translated);
 	return NF_ACCEPT;
+}
+
+static unsigned int outbound_esp(struct ipsecnat_net *in, struct sk_buff *skb,
+				 const struct xt_ipsecnat_tginfo *info,
+				 const struct net_device *out)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct ipsecnat_flow *flow;
+	__be32 spi;
+
+	if (ipsecnat_later_fragment(iph)) {
+		/* no SPI here; the flow knows the address */
+		flow = ipsecnat_flow_lookup(in, iph->saddr, iph->daddr);
+		if (!flow)
+			return XT_CONTINUE;
+		return ipsecnat_rewrite_addr(skb, true, flow->pub) ? NF_DROP : NF_ACCEPT;
+	}
+	spi = ipsecnat_esp_spi(skb, ip_hdrlen(skb));
+	if (!spi) {
+		ipsecnat_count(in, IPSECNAT_C_malformed);
+		return NF_DROP;
+	}
+	return ipsecnat_out_esp(in, skb, info, out, spi, NULL);
 }
 
 /* An inside host's ICMP error about ESP it received leaves as A. */
@@ -213,7 +244,7 @@ static unsigned int outbound_icmp(struct ipsecnat_net *in, struct sk_buff *skb)
 		return XT_CONTINUE;
 	if (icmp_esp_rewrite(skb, &q, true, flow->pub))
 		return NF_DROP;
-	ct_null_snat(skb);
+	ipsecnat_ct_null_snat(skb);
 	ipsecnat_count(in, IPSECNAT_C_icmp_translated);
 	return NF_ACCEPT;
 }
@@ -232,6 +263,9 @@ unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
 		return outbound_esp(in, skb, info, out);
 	case IPPROTO_ICMP:
 		return outbound_icmp(in, skb);
+	case IPPROTO_UDP:
+		if (info->flags & (XT_IPSECNAT_F_IKE | XT_IPSECNAT_F_NATT))
+			return ipsecnat_outbound_udp(in, skb, info, out);
 	}
 	return XT_CONTINUE;
 }
@@ -248,22 +282,17 @@ static bool local_spi(struct net *net, __be32 daddr, __be32 spi)
 	return true;
 }
 
-static unsigned int inbound_esp(struct ipsecnat_net *in, struct sk_buff *skb)
+/*
+ * Inbound ESP SA @spi, plain or in UDP (@ports): back to its inside host,
+ * learning the SPI if new.
+ */
+unsigned int ipsecnat_in_esp(struct ipsecnat_net *in, struct sk_buff *skb, __be32 spi,
+			     const struct ipsecnat_ports *ports)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	__be32 pub = iph->daddr, peer = iph->saddr;
 	struct ipsecnat_sa *sa;
-	__be32 spi;
 
-	if (later_fragment(iph))
-		return NF_ACCEPT;	/* defrag runs first when conntrack is on */
-	spi = esp_spi(skb, ip_hdrlen(skb));
-	if (!spi) {
-		if (inet_addr_type(in->net, pub) != RTN_LOCAL)
-			return NF_ACCEPT;	/* the target judges outbound ESP */
-		ipsecnat_count(in, IPSECNAT_C_malformed);
-		return NF_DROP;
-	}
 	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, pub, peer, spi);
 	if (!sa) {
 		/* transit ESP, such as inside hosts' own on its way out */
@@ -273,7 +302,9 @@ static unsigned int inbound_esp(struct ipsecnat_net *in, struct sk_buff *skb)
 			ipsecnat_count(in, IPSECNAT_C_local_spi);
 			return NF_ACCEPT;
 		}
-		switch (ipsecnat_sa_learn_in(in, pub, peer, spi, &sa)) {
+		if (ports && ipsecnat_udp_taken(in, skb))
+			return NF_ACCEPT;
+		switch (ipsecnat_sa_learn_in(in, pub, peer, spi, ports, &sa)) {
 		case IPSECNAT_OK:
 			break;
 		case IPSECNAT_PASS:
@@ -282,11 +313,28 @@ static unsigned int inbound_esp(struct ipsecnat_net *in, struct sk_buff *skb)
 			return NF_DROP;
 		}
 	}
-	if (rewrite_addr(skb, false, sa->flow->key.host))
+	if (ipsecnat_rewrite_addr(skb, false, sa->flow->key.host))
 		return NF_DROP;
 	ipsecnat_sa_touch(sa, skb->len);
 	ipsecnat_count(in, IPSECNAT_C_in_translated);
 	return NF_ACCEPT;
+}
+
+static unsigned int inbound_esp(struct ipsecnat_net *in, struct sk_buff *skb)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	__be32 spi;
+
+	if (ipsecnat_later_fragment(iph))
+		return NF_ACCEPT;	/* defrag runs first when conntrack is on */
+	spi = ipsecnat_esp_spi(skb, ip_hdrlen(skb));
+	if (!spi) {
+		if (inet_addr_type(in->net, iph->daddr) != RTN_LOCAL)
+			return NF_ACCEPT;	/* the target judges outbound ESP */
+		ipsecnat_count(in, IPSECNAT_C_malformed);
+		return NF_DROP;
+	}
+	return ipsecnat_in_esp(in, skb, spi, NULL);
 }
 
 /* ICMP errors about translated outbound ESP go back to the inside host. */
@@ -318,6 +366,8 @@ static unsigned int ipsecnat_prerouting(void *priv, struct sk_buff *skb,
 		return inbound_esp(in, skb);
 	case IPPROTO_ICMP:
 		return inbound_icmp(in, skb);
+	case IPPROTO_UDP:
+		return ipsecnat_inbound_udp(in, skb);
 	}
 	return NF_ACCEPT;
 }

@@ -26,6 +26,10 @@ const char *const ipsecnat_counter_names[IPSECNAT_C_MAX] = {
 	[IPSECNAT_C_icmp_translated] = "icmp_translated",
 	[IPSECNAT_C_expired] = "expired",
 	[IPSECNAT_C_forwarded] = "forwarded",
+	[IPSECNAT_C_ike_learned] = "ike_learned",
+	[IPSECNAT_C_ike_mismatch] = "ike_mismatch",
+	[IPSECNAT_C_keepalive_dropped] = "keepalive_dropped",
+	[IPSECNAT_C_port_in_use] = "port_in_use",
 };
 
 void ipsecnat_stats_sum(struct ipsecnat_net *in, struct ipsecnat_stats *sum)
@@ -54,6 +58,12 @@ static int stats_show(struct seq_file *seq, void *v)
 	return 0;
 }
 
+static const char *const dir_names[IPSECNAT_NR_DIRS] = {
+	[IPSECNAT_OUT] = "out",
+	[IPSECNAT_IN] = "in",
+	[IPSECNAT_IKE] = "ike",
+};
+
 static void sas_show_dir(struct seq_file *seq, struct ipsecnat_net *in, enum ipsecnat_dir dir)
 {
 	struct rhashtable_iter iter;
@@ -71,11 +81,19 @@ static void sas_show_dir(struct seq_file *seq, struct ipsecnat_net *in, enum ips
 			break;
 		}
 		f = sa->flow;
-		seq_printf(seq, "%s host=%pI4 peer=%pI4 pub=%pI4 spi=0x%08x state=%s age=%u idle=%u packets=%lld bytes=%lld\n",
-			   dir == IPSECNAT_OUT ? "out" : "in",
-			   &f->key.host, &f->key.peer, &f->pub, ntohl(sa->key.spi),
-			   dir == IPSECNAT_IN || ipsecnat_sa_answered(sa) ?
-				"established" : "pending",
+		seq_printf(seq, "%s host=%pI4 peer=%pI4 pub=%pI4 ", dir_names[dir],
+			   &f->key.host, &f->key.peer, &f->pub);
+		if (dir == IPSECNAT_IKE)
+			seq_printf(seq, "spi_i=0x%016llx spi_r=0x%016llx ",
+				   ipsecnat_ike_spi(&sa->key.spi),
+				   READ_ONCE(ipsecnat_ike(sa)->spi_r));
+		else
+			seq_printf(seq, "spi=0x%08x ", ntohl(sa->key.spi));
+		if (READ_ONCE(sa->host_port))
+			seq_printf(seq, "ports=%u:%u ", ntohs(READ_ONCE(sa->host_port)),
+				   ntohs(READ_ONCE(sa->peer_port)));
+		seq_printf(seq, "state=%s age=%u idle=%u packets=%lld bytes=%lld\n",
+			   ipsecnat_sa_pending(sa) ? "pending" : "established",
 			   jiffies_to_msecs(now - sa->created) / 1000,
 			   jiffies_to_msecs(now - READ_ONCE(sa->lastuse)) / 1000,
 			   atomic64_read(&sa->packets), atomic64_read(&sa->bytes));
@@ -88,8 +106,10 @@ static int sas_show(struct seq_file *seq, void *v)
 {
 	struct ipsecnat_net *in = ipsecnat_pernet(seq_file_single_net(seq));
 
-	sas_show_dir(seq, in, IPSECNAT_OUT);
-	sas_show_dir(seq, in, IPSECNAT_IN);
+	int dir;
+
+	for (dir = 0; dir < IPSECNAT_NR_DIRS; dir++)
+		sas_show_dir(seq, in, dir);
 	return 0;
 }
 

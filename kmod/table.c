@@ -51,14 +51,13 @@ static const struct rhashtable_params fwd_params = {
 
 int ipsecnat_tables_init(struct ipsecnat_net *in)
 {
-	int err;
+	int err, dir;
 
-	err = rhashtable_init(&in->sas[IPSECNAT_OUT], &sa_params);
-	if (err)
-		return err;
-	err = rhashtable_init(&in->sas[IPSECNAT_IN], &sa_params);
-	if (err)
-		goto err_in;
+	for (dir = 0; dir < IPSECNAT_NR_DIRS; dir++) {
+		err = rhashtable_init(&in->sas[dir], &sa_params);
+		if (err)
+			goto err_sas;
+	}
 	err = rhashtable_init(&in->flows, &flow_params);
 	if (err)
 		goto err_flows;
@@ -80,9 +79,10 @@ err_hosts:
 err_slots:
 	rhashtable_destroy(&in->flows);
 err_flows:
-	rhashtable_destroy(&in->sas[IPSECNAT_IN]);
-err_in:
-	rhashtable_destroy(&in->sas[IPSECNAT_OUT]);
+	dir = IPSECNAT_NR_DIRS;
+err_sas:
+	while (dir--)
+		rhashtable_destroy(&in->sas[dir]);
 	return err;
 }
 
@@ -94,8 +94,10 @@ static void free_entry(void *ptr, void *arg)
 /* Called after the hooks are gone and an RCU grace period has passed. */
 void ipsecnat_tables_destroy(struct ipsecnat_net *in)
 {
-	rhashtable_free_and_destroy(&in->sas[IPSECNAT_OUT], free_entry, NULL);
-	rhashtable_free_and_destroy(&in->sas[IPSECNAT_IN], free_entry, NULL);
+	int dir;
+
+	for (dir = 0; dir < IPSECNAT_NR_DIRS; dir++)
+		rhashtable_free_and_destroy(&in->sas[dir], free_entry, NULL);
 	rhashtable_free_and_destroy(&in->flows, free_entry, NULL);
 	rhashtable_free_and_destroy(&in->slots, free_entry, NULL);
 	rhashtable_free_and_destroy(&in->hosts, free_entry, NULL);
@@ -108,6 +110,16 @@ struct ipsecnat_sa *ipsecnat_sa_lookup(struct ipsecnat_net *in, enum ipsecnat_di
 	struct ipsecnat_sa_key key = { .pub = pub, .peer = peer, .spi = spi };
 
 	return rhashtable_lookup(&in->sas[dir], &key, sa_params);
+}
+
+struct ipsecnat_sa *ipsecnat_ike_lookup(struct ipsecnat_net *in, __be32 pub, __be32 peer,
+					const __be32 *spi_i)
+{
+	struct ipsecnat_sa_key key = {
+		.pub = pub, .peer = peer, .spi = spi_i[0], .spi2 = spi_i[1],
+	};
+
+	return rhashtable_lookup(&in->sas[IPSECNAT_IKE], &key, sa_params);
 }
 
 struct ipsecnat_flow *ipsecnat_flow_lookup(struct ipsecnat_net *in, __be32 host, __be32 peer)
@@ -128,6 +140,21 @@ static struct ipsecnat_slot *slot_lookup(struct ipsecnat_net *in, __be32 peer, _
 bool ipsecnat_sa_answered(const struct ipsecnat_sa *sa)
 {
 	return READ_ONCE(sa->flow->learn_gen) > sa->gen;
+}
+
+/*
+ * Pending: an outbound SA not answered yet, or an IKE SA whose inside host
+ * has not used a responder SPI yet. Pending SAs live pending_timeout.
+ */
+bool ipsecnat_sa_pending(const struct ipsecnat_sa *sa)
+{
+	switch (sa->dir) {
+	case IPSECNAT_OUT:
+		return !ipsecnat_sa_answered(sa);
+	case IPSECNAT_IKE:
+		return !READ_ONCE(container_of(sa, const struct ipsecnat_ike, sa)->spi_r);
+	}
+	return false;
 }
 
 static bool claim_live(const struct ipsecnat_net *in, const struct ipsecnat_slot *slot)
@@ -358,8 +385,10 @@ static void flow_release(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 
 /* Caps and allocation of a new SA for @f; under the netns lock. */
 static struct ipsecnat_sa *sa_add(struct ipsecnat_net *in, struct ipsecnat_flow *f,
-				  enum ipsecnat_dir dir, __be32 pub, __be32 peer, __be32 spi)
+				  enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
+				  const struct ipsecnat_ports *ports)
 {
+	__be32 peer = key->peer, spi = key->spi;
 	struct ipsecnat_sa *sa;
 
 	if (atomic_read(&in->nr_sas) >= in->set.max_sas ||
@@ -370,12 +399,16 @@ static struct ipsecnat_sa *sa_add(struct ipsecnat_net *in, struct ipsecnat_flow 
 			ipsecnat_notify(in, IPSECNAT_EV_REFUSED, dir, f->key.host, peer, spi);
 		return NULL;
 	}
-	sa = kzalloc(sizeof(*sa), GFP_ATOMIC);
+	/* only IKE SAs carry a responder SPI: ESP SAs stay small */
+	sa = kzalloc(dir == IPSECNAT_IKE ? sizeof(struct ipsecnat_ike) : sizeof(*sa),
+		     GFP_ATOMIC);
 	if (!sa)
 		goto nomem;
-	sa->key.pub = pub;
-	sa->key.peer = peer;
-	sa->key.spi = spi;
+	sa->key = *key;
+	if (ports) {
+		sa->host_port = ports->host;
+		sa->peer_port = ports->peer;
+	}
 	sa->dir = dir;
 	sa->flow = f;
 	sa->gen = ++in->gen;
@@ -411,16 +444,43 @@ static bool sa_del(struct ipsecnat_net *in, struct ipsecnat_sa *sa)
 }
 
 /*
- * First outbound packet of SA (peer, spi) from @host. On IPSECNAT_OK *res is
- * the SA to translate with. Runs in softirq context.
+ * The flow of (host, peer) for a new outbound SA, created on an address of
+ * @pool if new; with its host entry in *hostent. NULL (counted) if memory
+ * ran out. Under the netns lock; release with flow_release.
+ */
+static struct ipsecnat_flow *flow_for_out(struct ipsecnat_net *in, __be32 host, __be32 peer,
+					  const struct ipsecnat_pool *pool)
+{
+	struct ipsecnat_host *hostent = host_get(in, host);
+	struct ipsecnat_flow *f;
+
+	if (!hostent) {
+		ipsecnat_count(in, IPSECNAT_C_no_memory);
+		return NULL;
+	}
+	f = ipsecnat_flow_lookup(in, host, peer);
+	if (!f)
+		f = flow_create(in, host, peer, choose_pub(in, host, peer, pool), hostent);
+	if (!f) {
+		ipsecnat_count(in, IPSECNAT_C_no_memory);
+		host_put(in, hostent);
+	}
+	return f;
+}
+
+/*
+ * First outbound packet of ESP SA (peer, spi) from @host; @ports are its UDP
+ * ports when encapsulated (NAT-T), else NULL. On IPSECNAT_OK *res is the SA
+ * to translate with. Runs in softirq context.
  */
 enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host,
 					    __be32 peer, __be32 spi,
+					    const struct ipsecnat_ports *ports,
 					    const struct ipsecnat_pool *pool,
 					    struct ipsecnat_sa **res)
 {
+	struct ipsecnat_sa_key key = { .peer = peer, .spi = spi };
 	enum ipsecnat_result ret = IPSECNAT_REFUSE;
-	struct ipsecnat_host *hostent;
 	struct ipsecnat_flow *f;
 	struct ipsecnat_sa *sa;
 
@@ -435,48 +495,75 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 		ipsecnat_count(in, IPSECNAT_C_cap_netns);
 		goto out;
 	}
-	hostent = host_get(in, host);
-	if (!hostent) {
-		ipsecnat_count(in, IPSECNAT_C_no_memory);
+	f = flow_for_out(in, host, peer, pool);
+	if (!f)
 		goto out;
-	}
-	f = ipsecnat_flow_lookup(in, host, peer);
-	if (!f) {
-		f = flow_create(in, host, peer, choose_pub(in, host, peer, pool), hostent);
-		if (!f) {
-			ipsecnat_count(in, IPSECNAT_C_no_memory);
-			host_put(in, hostent);
-			goto out;
-		}
-	}
 	if (!claim_locked(in, f)) {
 		ipsecnat_count(in, IPSECNAT_C_held_back);
 		if (net_ratelimit())
 			ipsecnat_notify(in, IPSECNAT_EV_HELD, IPSECNAT_OUT, host, peer, spi);
 		ret = IPSECNAT_HOLD;
 	} else {
-		sa = sa_add(in, f, IPSECNAT_OUT, 0, peer, spi);
+		sa = sa_add(in, f, IPSECNAT_OUT, &key, ports);
 		if (sa) {
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
 			*res = sa;
 			ret = IPSECNAT_OK;
 		}
 	}
-	flow_put(in, f);	/* frees a flow left without SAs */
-	host_put(in, hostent);
+	flow_release(in, f);	/* frees a flow left without SAs */
 out:
 	spin_unlock_bh(&in->lock);
 	return ret;
 }
 
 /*
- * Nobody inside talks to @peer through @pub: an ESP forward sends the new
- * SPI to its inside server, else it is unknown. Under the netns lock.
+ * Outbound IKE message of IKE SA @spi_i from @host to @peer: the SA, made on
+ * the flow's address if new. IKE needs no claim: the initiator SPI names the
+ * SA in both directions. IPSECNAT_REFUSE if another host owns the SPI.
  */
-static enum ipsecnat_result learn_forward(struct ipsecnat_net *in, __be32 pub, __be32 peer,
-					  __be32 spi, struct ipsecnat_sa **res)
+enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 host,
+					     __be32 peer, const __be32 *spi_i,
+					     const struct ipsecnat_ports *ports,
+					     const struct ipsecnat_pool *pool,
+					     struct ipsecnat_sa **res)
 {
-	struct ipsecnat_fwd *fwd = rhashtable_lookup(&in->fwds, &pub, fwd_params);
+	struct ipsecnat_sa_key key = { .peer = peer, .spi = spi_i[0], .spi2 = spi_i[1] };
+	struct ipsecnat_flow *f;
+	struct ipsecnat_sa *sa;
+
+	spin_lock_bh(&in->lock);
+	f = flow_for_out(in, host, peer, pool);
+	if (!f)
+		goto out;
+	key.pub = f->pub;
+	sa = ipsecnat_ike_lookup(in, f->pub, peer, spi_i);
+	if (sa && sa->flow != f) {
+		ipsecnat_count(in, IPSECNAT_C_spi_conflict);
+		sa = NULL;
+	} else if (!sa) {
+		sa = sa_add(in, f, IPSECNAT_IKE, &key, ports);
+		if (sa)
+			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
+	}
+	*res = sa;
+	flow_release(in, f);
+out:
+	spin_unlock_bh(&in->lock);
+	return *res ? IPSECNAT_OK : IPSECNAT_REFUSE;
+}
+
+/*
+ * Nobody inside talks to @peer through @pub, or the peer starts a new IKE
+ * SA: a forward sends the SA to its inside server, else it is unknown.
+ * Under the netns lock.
+ */
+static enum ipsecnat_result learn_forward(struct ipsecnat_net *in, enum ipsecnat_dir dir,
+					  const struct ipsecnat_sa_key *key,
+					  const struct ipsecnat_ports *ports,
+					  struct ipsecnat_sa **res)
+{
+	struct ipsecnat_fwd *fwd = rhashtable_lookup(&in->fwds, &key->pub, fwd_params);
 	struct ipsecnat_flow *f;
 	struct ipsecnat_sa *sa;
 
@@ -484,14 +571,15 @@ static enum ipsecnat_result learn_forward(struct ipsecnat_net *in, __be32 pub, _
 		ipsecnat_count(in, IPSECNAT_C_unknown_spi);
 		return IPSECNAT_PASS;
 	}
-	f = flow_get(in, fwd->server, peer, pub);
+	f = flow_get(in, fwd->server, key->peer, key->pub);
 	if (!f) {
 		ipsecnat_count(in, IPSECNAT_C_no_memory);
 		return IPSECNAT_REFUSE;
 	}
-	sa = sa_add(in, f, IPSECNAT_IN, pub, peer, spi);
+	sa = sa_add(in, f, dir, key, ports);
 	if (sa) {
-		WRITE_ONCE(f->learn_gen, sa->gen);
+		if (dir == IPSECNAT_IN)
+			WRITE_ONCE(f->learn_gen, sa->gen);
 		ipsecnat_count(in, IPSECNAT_C_forwarded);
 		ipsecnat_notify_sa(in, IPSECNAT_EV_LEARNED, sa);
 		*res = sa;
@@ -536,14 +624,24 @@ int ipsecnat_fwd_del(struct ipsecnat_net *in, __be32 pub)
 	return err;
 }
 
+/* The slot's only flow, if it has exactly one. Under the netns lock. */
+static struct ipsecnat_flow *slot_only_flow(const struct ipsecnat_slot *slot)
+{
+	if (!slot || slot->nr_flows != 1)
+		return NULL;
+	return hlist_entry(slot->flows.first, struct ipsecnat_flow, slot_list);
+}
+
 /*
  * Inbound ESP to @pub from @peer with an SPI nobody knows. Attribute it to
  * the slot's pending flow, else to the slot's only flow, else to nobody.
  */
 enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
 					  __be32 peer, __be32 spi,
+					  const struct ipsecnat_ports *ports,
 					  struct ipsecnat_sa **res)
 {
+	struct ipsecnat_sa_key key = { .pub = pub, .peer = peer, .spi = spi };
 	enum ipsecnat_result ret = IPSECNAT_REFUSE;
 	enum ipsecnat_counter why;
 	struct ipsecnat_flow *f;
@@ -559,22 +657,23 @@ enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
 	}
 	slot = slot_lookup(in, peer, pub);
 	if (!slot || !slot->nr_flows) {
-		ret = learn_forward(in, pub, peer, spi, res);
+		ret = learn_forward(in, IPSECNAT_IN, &key, ports, res);
 		goto out;
 	}
 	f = rcu_dereference_protected(slot->pending, lockdep_is_held(&in->lock));
 	if (f && claim_live(in, slot)) {
 		why = IPSECNAT_C_learned;
-	} else if (slot->nr_flows == 1) {
-		f = hlist_entry(slot->flows.first, struct ipsecnat_flow, slot_list);
-		why = IPSECNAT_C_rekey_peer;
 	} else {
+		f = slot_only_flow(slot);
+		why = IPSECNAT_C_rekey_peer;
+	}
+	if (!f) {
 		ipsecnat_count(in, IPSECNAT_C_ambiguous);
 		if (net_ratelimit())
 			ipsecnat_notify(in, IPSECNAT_EV_AMBIGUOUS, IPSECNAT_IN, 0, peer, spi);
 		goto out;
 	}
-	sa = sa_add(in, f, IPSECNAT_IN, pub, peer, spi);
+	sa = sa_add(in, f, IPSECNAT_IN, &key, ports);
 	if (!sa)
 		goto out;
 	WRITE_ONCE(f->learn_gen, sa->gen);
@@ -591,6 +690,70 @@ out:
 }
 
 /*
+ * Inbound IKE to @pub from @peer on an IKE SA nobody knows. A first request
+ * (@spi_r 0) starts a new SA: a forward's, else not ours. Otherwise the peer
+ * made a new IKE SA in a rekey it started; only a slot's single flow can be
+ * told apart. The caller has ruled out the gateway's own sockets and
+ * conntrack's remapped hosts.
+ */
+enum ipsecnat_result ipsecnat_ike_learn_in(struct ipsecnat_net *in, __be32 pub,
+					   __be32 peer, const __be32 *spi_i, u64 spi_r,
+					   const struct ipsecnat_ports *ports,
+					   struct ipsecnat_sa **res)
+{
+	struct ipsecnat_sa_key key = {
+		.pub = pub, .peer = peer, .spi = spi_i[0], .spi2 = spi_i[1],
+	};
+	enum ipsecnat_result ret = IPSECNAT_REFUSE;
+	struct ipsecnat_flow *f;
+	struct ipsecnat_sa *sa;
+
+	spin_lock_bh(&in->lock);
+	sa = ipsecnat_ike_lookup(in, pub, peer, spi_i);
+	if (sa) {
+		*res = sa;
+		ret = IPSECNAT_OK;
+		goto out;
+	}
+	if (!spi_r) {
+		ret = learn_forward(in, IPSECNAT_IKE, &key, ports, res);
+		goto out;
+	}
+	f = slot_only_flow(slot_lookup(in, peer, pub));
+	if (!f) {
+		ipsecnat_count(in, IPSECNAT_C_ambiguous);
+		if (net_ratelimit())
+			ipsecnat_notify(in, IPSECNAT_EV_AMBIGUOUS, IPSECNAT_IKE, 0, peer,
+					spi_i[0]);
+		goto out;
+	}
+	sa = sa_add(in, f, IPSECNAT_IKE, &key, ports);
+	if (!sa)
+		goto out;
+	WRITE_ONCE(ipsecnat_ike(sa)->spi_r, spi_r);
+	ipsecnat_count(in, IPSECNAT_C_ike_learned);
+	ipsecnat_notify_sa(in, IPSECNAT_EV_REKEYED, sa);
+	*res = sa;
+	ret = IPSECNAT_OK;
+out:
+	spin_unlock_bh(&in->lock);
+	return ret;
+}
+
+/* The inside host of the slot (@peer, @pub) if it has exactly one, else 0. */
+__be32 ipsecnat_slot_only_host(struct ipsecnat_net *in, __be32 peer, __be32 pub)
+{
+	struct ipsecnat_flow *f;
+	__be32 host;
+
+	spin_lock_bh(&in->lock);
+	f = slot_only_flow(slot_lookup(in, peer, pub));
+	host = f ? f->key.host : 0;
+	spin_unlock_bh(&in->lock);
+	return host;
+}
+
+/*
  * Add one SA by command: a static binding, or one imported from another
  * gateway. Established outbound SAs count as answered.
  */
@@ -598,13 +761,15 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
 		    __be32 peer, __be32 pub, __be32 spi, bool established, bool is_static,
 		    struct netlink_ext_ack *extack)
 {
-	__be32 keypub = dir == IPSECNAT_IN ? pub : 0;
+	struct ipsecnat_sa_key key = {
+		.pub = dir == IPSECNAT_IN ? pub : 0, .peer = peer, .spi = spi,
+	};
 	struct ipsecnat_flow *f;
 	struct ipsecnat_sa *sa;
 	int err = 0;
 
 	spin_lock_bh(&in->lock);
-	if (ipsecnat_sa_lookup(in, dir, keypub, peer, spi)) {
+	if (ipsecnat_sa_lookup(in, dir, key.pub, peer, spi)) {
 		NL_SET_ERR_MSG(extack, "an SA with this SPI exists");
 		err = -EEXIST;
 		goto out;
@@ -616,7 +781,7 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
 		err = -EBUSY;
 		goto out;
 	}
-	sa = sa_add(in, f, dir, keypub, peer, spi);
+	sa = sa_add(in, f, dir, &key, NULL);
 	if (!sa) {
 		NL_SET_ERR_MSG(extack, "SA table full (max-sas or max-sas-per-host)");
 		err = -ENOSPC;
@@ -632,9 +797,14 @@ out:
 	return err;
 }
 
-/* Does conntrack still track ESP between the flow's host and peer? */
-static bool flow_tracked(struct ipsecnat_net *in, const struct ipsecnat_flow *f)
+/*
+ * Does conntrack still track the flow's traffic of the kind @sa is: ESP
+ * between host and peer, or UDP between their ports? NAT-keepalives keep
+ * the UDP entry, and so the newest SAs, alive.
+ */
+static bool flow_tracked(struct ipsecnat_net *in, const struct ipsecnat_sa *sa)
 {
+	const struct ipsecnat_flow *f = sa->flow;
 	struct nf_conntrack_tuple t = {};
 	struct nf_conntrack_tuple_hash *h;
 
@@ -642,6 +812,11 @@ static bool flow_tracked(struct ipsecnat_net *in, const struct ipsecnat_flow *f)
 	t.src.u3.ip = f->key.host;
 	t.dst.u3.ip = f->key.peer;
 	t.dst.protonum = IPPROTO_ESP;
+	if (sa->host_port) {
+		t.dst.protonum = IPPROTO_UDP;
+		t.src.u.udp.port = sa->host_port;
+		t.dst.u.udp.port = sa->peer_port;
+	}
 	t.dst.dir = IP_CT_DIR_ORIGINAL;
 	h = nf_conntrack_find_get(in->net, &nf_ct_zone_dflt, &t);
 	if (!h)
@@ -658,12 +833,12 @@ static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, co
 
 	if (sa->is_static)
 		return false;
-	if (sa->dir == IPSECNAT_OUT && !ipsecnat_sa_answered(sa))
+	if (ipsecnat_sa_pending(sa))
 		return idle > READ_ONCE(in->set.pending_timeout);
 	if (idle <= READ_ONCE(in->set.established_timeout))
 		return false;
 	/* the newest SA of a flow conntrack still tracks stays */
-	return READ_ONCE(f->last_spi[sa->dir]) != sa->key.spi || !flow_tracked(in, f);
+	return READ_ONCE(f->last_spi[sa->dir]) != sa->key.spi || !flow_tracked(in, sa);
 }
 
 /*
@@ -724,7 +899,7 @@ unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,
 	unsigned int n = 0, budget = UINT_MAX;
 	int dir;
 
-	for (dir = IPSECNAT_OUT; dir <= IPSECNAT_IN; dir++) {
+	for (dir = 0; dir < IPSECNAT_NR_DIRS; dir++) {
 		rhashtable_walk_enter(&in->sas[dir], &iter);
 		sweep_walk(in, &iter, match, arg, counter, &budget, &n);
 		rhashtable_walk_exit(&iter);
@@ -756,8 +931,8 @@ void ipsecnat_gc_work(struct work_struct *work)
 			break;
 		rhashtable_walk_exit(&in->gc_iter);
 		in->gc_walking = false;
-		if (++in->gc_dir > IPSECNAT_IN) {
-			in->gc_dir = IPSECNAT_OUT;
+		if (++in->gc_dir == IPSECNAT_NR_DIRS) {
+			in->gc_dir = 0;
 			delay = HZ;	/* pass complete */
 			break;
 		}

@@ -6,7 +6,7 @@ cd "$(dirname "$0")" || exit 1
 if [ $# -gt 0 ]; then
 	tests=("${1%.sh}.sh")
 else
-	mapfile -t tests < <(ls [a-z]*.sh | grep -vx -e lib.sh -e run.sh)
+	mapfile -t tests < <(ls [a-z]*.sh | grep -vx -e lib.sh -e lib_ike.sh -e run.sh)
 fi
 per_test_timeout=${SELFTEST_TIMEOUT:-900}
 echo "TAP version 13"

@@ -257,6 +257,8 @@ static void put_filter(struct nlmsghdr *nlh, char **argv)
 			mnl_attr_put_u8(nlh, IPSECNAT_SA_DIR, IPSECNAT_DIR_IN);
 		else if (!strcmp(k, "dir") && v && !strcmp(v, "out"))
 			mnl_attr_put_u8(nlh, IPSECNAT_SA_DIR, IPSECNAT_DIR_OUT);
+		else if (!strcmp(k, "dir") && v && !strcmp(v, "ike"))
+			mnl_attr_put_u8(nlh, IPSECNAT_SA_DIR, IPSECNAT_DIR_IKE);
 		else
 			die("unknown filter \"%s%s%s\"; try \"ipsecnat help\"", k,
 			    v ? " " : "", v ? v : "");
@@ -310,21 +312,55 @@ static const char *const event_names[] = {
 	[IPSECNAT_EV_AMBIGUOUS] = "ambiguous",
 };
 
+static const char *const dir_names[] = {
+	[IPSECNAT_DIR_OUT] = "out",
+	[IPSECNAT_DIR_IN] = "in",
+	[IPSECNAT_DIR_IKE] = "ike",
+};
+
+/* The SPI as shown: 8 hex digits for ESP, 16 for IKE's initiator SPI. */
+static const char *spi_text(const struct nlattr **tb, char *buf, size_t len)
+{
+	if (tb[IPSECNAT_SA_IKE_SPI_I])
+		snprintf(buf, len, "0x%016llx",
+			 (unsigned long long)mnl_attr_get_u64(tb[IPSECNAT_SA_IKE_SPI_I]));
+	else
+		snprintf(buf, len, "0x%08x", ntohl(u32(tb[IPSECNAT_SA_SPI])));
+	return buf;
+}
+
+/* UDP ports "host:peer" (NAT-T ESP, IKE), or "-" for plain ESP. */
+static const char *ports_text(const struct nlattr **tb, char *buf, size_t len)
+{
+	if (!tb[IPSECNAT_SA_HOST_PORT] || !tb[IPSECNAT_SA_PEER_PORT])
+		return "-";
+	snprintf(buf, len, "%u:%u", ntohs(mnl_attr_get_u16(tb[IPSECNAT_SA_HOST_PORT])),
+		 ntohs(mnl_attr_get_u16(tb[IPSECNAT_SA_PEER_PORT])));
+	return buf;
+}
+
 /* One SA as a table row or a JSON object; events carry their name first. */
 static int show_cb(const struct nlmsghdr *nlh, void *data)
 {
 	unsigned int *rows = data;
 	const struct nlattr *tb[IPSECNAT_SA_MAX + 1] = {};
 	char h[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN], a[INET_ADDRSTRLEN];
+	char spi[24], ports[16], spi_r[40] = "";
 	const struct nlattr *sa, *ev;
 	const char *dir, *state;
+	unsigned int d;
 
 	sa = find_attr(nlh, IPSECNAT_A_SA);
 	if (!sa)
 		return MNL_CB_OK;
 	mnl_attr_parse_nested(sa, sa_attr_cb, tb);
-	dir = tb[IPSECNAT_SA_DIR] && mnl_attr_get_u8(tb[IPSECNAT_SA_DIR]) == IPSECNAT_DIR_IN ?
-		"in" : "out";
+	d = tb[IPSECNAT_SA_DIR] ? mnl_attr_get_u8(tb[IPSECNAT_SA_DIR]) : 0;
+	dir = d < sizeof(dir_names) / sizeof(dir_names[0]) ? dir_names[d] : "?";
+	spi_text(tb, spi, sizeof(spi));
+	ports_text(tb, ports, sizeof(ports));
+	if (tb[IPSECNAT_SA_IKE_SPI_R])
+		snprintf(spi_r, sizeof(spi_r), json ? ",\"spi_r\":\"0x%016llx\"" : " spi_r 0x%016llx",
+			 (unsigned long long)mnl_attr_get_u64(tb[IPSECNAT_SA_IKE_SPI_R]));
 	state = tb[IPSECNAT_SA_STATIC] ? "static" : !tb[IPSECNAT_SA_STATE] ? "-" :
 		mnl_attr_get_u8(tb[IPSECNAT_SA_STATE]) == IPSECNAT_STATE_ESTABLISHED ?
 		"established" : "pending";
@@ -339,22 +375,22 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (json)
 		printf("%s{\"dir\":\"%s\",\"host\":\"%s\",\"peer\":\"%s\",\"pub\":\"%s\","
-		       "\"spi\":\"0x%08x\",\"state\":\"%s\",\"age\":%u,\"idle\":%u,"
-		       "\"packets\":%llu,\"bytes\":%llu}",
+		       "\"spi\":\"%s\"%s,\"ports\":\"%s\",\"state\":\"%s\",\"age\":%u,"
+		       "\"idle\":%u,\"packets\":%llu,\"bytes\":%llu}",
 		       *rows ? "," : "", dir, ip(tb[IPSECNAT_SA_HOST], h),
 		       ip(tb[IPSECNAT_SA_PEER], p), ip(tb[IPSECNAT_SA_PUB], a),
-		       ntohl(u32(tb[IPSECNAT_SA_SPI])), state, u32(tb[IPSECNAT_SA_AGE]),
+		       spi, spi_r, ports, state, u32(tb[IPSECNAT_SA_AGE]),
 		       u32(tb[IPSECNAT_SA_IDLE]),
 		       (unsigned long long)u64(tb[IPSECNAT_SA_PACKETS]),
 		       (unsigned long long)u64(tb[IPSECNAT_SA_BYTES]));
 	else if (ev)
-		printf("%s host %s peer %s pub %s spi 0x%08x %s\n", dir,
+		printf("%s host %s peer %s pub %s spi %s%s ports %s %s\n", dir,
 		       ip(tb[IPSECNAT_SA_HOST], h), ip(tb[IPSECNAT_SA_PEER], p),
-		       ip(tb[IPSECNAT_SA_PUB], a), ntohl(u32(tb[IPSECNAT_SA_SPI])), state);
+		       ip(tb[IPSECNAT_SA_PUB], a), spi, spi_r, ports, state);
 	else {
-		printf("%-3s %-15s %-15s %-15s 0x%08x %-11s %7u %6u",
+		printf("%-3s %-15s %-15s %-15s %-18s %-11s %-11s %7u %6u",
 		       dir, ip(tb[IPSECNAT_SA_HOST], h), ip(tb[IPSECNAT_SA_PEER], p),
-		       ip(tb[IPSECNAT_SA_PUB], a), ntohl(u32(tb[IPSECNAT_SA_SPI])), state,
+		       ip(tb[IPSECNAT_SA_PUB], a), spi, ports, state,
 		       u32(tb[IPSECNAT_SA_AGE]), u32(tb[IPSECNAT_SA_IDLE]));
 		if (stats)
 			printf(" %10llu %12llu", (unsigned long long)u64(tb[IPSECNAT_SA_PACKETS]),
@@ -379,8 +415,8 @@ static void cmd_show(struct nl *nl, char **argv)
 	if (json)
 		printf("[");
 	else
-		printf("%-3s %-15s %-15s %-15s %-10s %-11s %7s %6s%s\n", "DIR", "HOST",
-		       "PEER", "PUBLIC", "SPI", "STATE", "AGE", "IDLE",
+		printf("%-3s %-15s %-15s %-15s %-18s %-11s %-11s %7s %6s%s\n", "DIR", "HOST",
+		       "PEER", "PUBLIC", "SPI", "PORTS", "STATE", "AGE", "IDLE",
 		       stats ? "    PACKETS        BYTES" : "");
 	talk(nl, nlh, show_cb, &rows);
 	if (json)
@@ -434,6 +470,10 @@ static const char *const stat_names[IPSECNAT_STAT_MAX + 1] = {
 	[IPSECNAT_STAT_ICMP_TRANSLATED] = "icmp_translated",
 	[IPSECNAT_STAT_EXPIRED] = "expired",
 	[IPSECNAT_STAT_FORWARDED] = "forwarded",
+	[IPSECNAT_STAT_IKE_LEARNED] = "ike_learned",
+	[IPSECNAT_STAT_IKE_MISMATCH] = "ike_mismatch",
+	[IPSECNAT_STAT_KEEPALIVE_DROPPED] = "keepalive_dropped",
+	[IPSECNAT_STAT_PORT_IN_USE] = "port_in_use",
 };
 
 static const char *const setting_names[IPSECNAT_SET_MAX + 1] = {
@@ -641,6 +681,8 @@ static void cmd_import(struct nl *nl, char **argv)
 		    !json_value(obj, end, "spi", spi, sizeof(spi)) ||
 		    !json_value(obj, end, "state", state, sizeof(state)))
 			die("%s: SA %u lacks dir, host, peer, pub, spi or state", argv[0], count + 1);
+		if (!strcmp(dir, "ike"))
+			continue;	/* learned from traffic only */
 		s.dir = parse_dir(dir);
 		s.host = parse_addr("host", host);
 		s.peer = parse_addr("peer", peer);

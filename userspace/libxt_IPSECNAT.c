@@ -2,7 +2,7 @@
 /*
  * iptables extension for the IPSECNAT target (mangle POSTROUTING only).
  *
- *   -j IPSECNAT [--to-source ADDR[-ADDR]]
+ *   -j IPSECNAT [--to-source ADDR[-ADDR]] [--preserve-ike] [--preserve-natt]
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,10 +12,14 @@
 
 enum {
 	O_TO_SOURCE = 0,
+	O_PRESERVE_IKE,
+	O_PRESERVE_NATT,
 };
 
 static const struct xt_option_entry ipsecnat_opts[] = {
 	{ .name = "to-source", .id = O_TO_SOURCE, .type = XTTYPE_STRING },
+	{ .name = "preserve-ike", .id = O_PRESERVE_IKE, .type = XTTYPE_NONE },
+	{ .name = "preserve-natt", .id = O_PRESERVE_NATT, .type = XTTYPE_NONE },
 	XTOPT_TABLEEND,
 };
 
@@ -26,6 +30,12 @@ static void ipsecnat_help(void)
 	       "				Public address, or pool of addresses, for\n"
 	       "				inside hosts' ESP. Default: the outgoing\n"
 	       "				interface's address, like MASQUERADE.\n"
+	       " --preserve-ike			IKE from inside port 500 leaves from\n"
+	       "				public port 500 for every host; replies\n"
+	       "				are told apart by IKE SPI.\n"
+	       " --preserve-natt		NAT-T (UDP 4500: IKE, ESP in UDP,\n"
+	       "				keepalives) leaves from public port 4500\n"
+	       "				for every host; told apart by SPI.\n"
 	       "Translates ESP per SPI so several inside hosts can use IPsec to\n"
 	       "the same peer through one public address; other traffic\n"
 	       "continues down the chain untouched.\n");
@@ -47,8 +57,14 @@ static void ipsecnat_parse(struct xt_option_call *cb)
 	char buf[2 * INET_ADDRSTRLEN + 2], *dash;
 
 	xtables_option_parse(cb);
-	if (cb->entry->id != O_TO_SOURCE)
+	switch (cb->entry->id) {
+	case O_PRESERVE_IKE:
+		info->flags |= XT_IPSECNAT_F_IKE;
 		return;
+	case O_PRESERVE_NATT:
+		info->flags |= XT_IPSECNAT_F_NATT;
+		return;
+	}
 	if (strlen(cb->arg) >= sizeof(buf))
 		xtables_error(PARAMETER_PROBLEM,
 			      "IPSECNAT: bad --to-source \"%s\"", cb->arg);
@@ -93,6 +109,10 @@ static void ipsecnat_print(const void *ip, const struct xt_entry_target *target,
 	} else {
 		printf(" masquerade");
 	}
+	if (info->flags & XT_IPSECNAT_F_IKE)
+		printf(" preserve-ike");
+	if (info->flags & XT_IPSECNAT_F_NATT)
+		printf(" preserve-natt");
 }
 
 static void ipsecnat_save(const void *ip, const struct xt_entry_target *target)
@@ -103,6 +123,10 @@ static void ipsecnat_save(const void *ip, const struct xt_entry_target *target)
 		printf(" --to-source ");
 		print_range(info);
 	}
+	if (info->flags & XT_IPSECNAT_F_IKE)
+		printf(" --preserve-ike");
+	if (info->flags & XT_IPSECNAT_F_NATT)
+		printf(" --preserve-natt");
 }
 
 static struct xtables_target ipsecnat_tg_reg = {

@@ -63,10 +63,15 @@ enum ipsecnat_attr {
 enum ipsecnat_sa_dir {
 	IPSECNAT_DIR_OUT,	/* inside host -> peer, keyed (peer, SPI) */
 	IPSECNAT_DIR_IN,	/* peer -> public address, keyed (public, peer, SPI) */
+	IPSECNAT_DIR_IKE,	/* IKE SA, both ways, keyed (public, peer, initiator
+				 * SPI); IPSECNAT_SA_SPI is its first 4 bytes
+				 */
 };
 
 enum ipsecnat_state {
-	IPSECNAT_STATE_PENDING,		/* outbound SA not answered yet */
+	IPSECNAT_STATE_PENDING,		/* outbound SA not answered yet; IKE SA
+					 * without a responder SPI yet
+					 */
 	IPSECNAT_STATE_ESTABLISHED,
 };
 
@@ -98,6 +103,10 @@ enum ipsecnat_sa_attr {
 	IPSECNAT_SA_BYTES,	/* u64 */
 	IPSECNAT_SA_PAD,
 	IPSECNAT_SA_STATIC,	/* flag: never expires (static binding) */
+	IPSECNAT_SA_IKE_SPI_I,	/* u64, IKE SAs: initiator SPI (as a big-endian number) */
+	IPSECNAT_SA_IKE_SPI_R,	/* u64, IKE SAs: responder SPI; 0 until the host used one */
+	IPSECNAT_SA_HOST_PORT,	/* be16, UDP port of the host and of the public side */
+	IPSECNAT_SA_PEER_PORT,	/* be16, UDP port of the peer; both absent for plain ESP */
 	__IPSECNAT_SA_MAX
 };
 
@@ -131,6 +140,10 @@ enum ipsecnat_stat {
 	IPSECNAT_STAT_ICMP_TRANSLATED,
 	IPSECNAT_STAT_EXPIRED,
 	IPSECNAT_STAT_FORWARDED,
+	IPSECNAT_STAT_IKE_LEARNED,
+	IPSECNAT_STAT_IKE_MISMATCH,
+	IPSECNAT_STAT_KEEPALIVE_DROPPED,
+	IPSECNAT_STAT_PORT_IN_USE,
 	IPSECNAT_STAT_PAD,
 	__IPSECNAT_STAT_MAX
 };
