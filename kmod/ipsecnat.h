@@ -109,6 +109,9 @@ struct ipsecnat_slot {
 	unsigned long yield_until;	/* ... waits until then */
 	unsigned int nr_flows;
 	struct hlist_head flows;
+	struct ipsecnat_flow *ike_rekey;	/* last flow with a CREATE_CHILD_SA ... */
+	unsigned long ike_rekey_since;		/* ... then */
+	bool ike_rekey_many;			/* another one did too, in the window */
 	struct rcu_head rcu;
 };
 
@@ -265,6 +268,7 @@ enum ipsecnat_result ipsecnat_ike_learn_in(struct ipsecnat_net *in, __be32 pub,
 					   const struct ipsecnat_ports *ports,
 					   struct ipsecnat_sa **res);
 __be32 ipsecnat_slot_only_host(struct ipsecnat_net *in, __be32 peer, __be32 pub);
+void ipsecnat_ike_rekey_seen(struct ipsecnat_net *in, struct ipsecnat_flow *f);
 typedef bool (*ipsecnat_match_fn)(struct ipsecnat_net *in, const struct ipsecnat_sa *sa,
 				  const void *arg);
 unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,

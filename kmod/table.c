@@ -345,6 +345,8 @@ static void flow_put(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 		RCU_INIT_POINTER(slot->pending, NULL);
 	if (slot->yielded == f)
 		slot->yielded = NULL;
+	if (slot->ike_rekey == f)
+		slot->ike_rekey = NULL;
 	hlist_del(&f->slot_list);
 	slot->nr_flows--;
 	rhashtable_remove_fast(&in->flows, &f->node, flow_params);
@@ -690,11 +692,43 @@ out:
 }
 
 /*
+ * An IKEv2 CREATE_CHILD_SA exchange of @f: it may make a new IKE SA, whose
+ * first message may come from the peer. For a pending_window the flow is
+ * the slot's candidate for such an SA, unless another flow did the same.
+ */
+void ipsecnat_ike_rekey_seen(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+{
+	struct ipsecnat_slot *slot = f->slot;
+	unsigned long now = jiffies;
+	bool live;
+
+	spin_lock_bh(&in->lock);
+	live = slot->ike_rekey &&
+	       time_before(now, slot->ike_rekey_since + in->set.pending_window);
+	if (!live)
+		slot->ike_rekey_many = false;
+	else if (slot->ike_rekey != f)
+		slot->ike_rekey_many = true;	/* stays until a quiet window */
+	slot->ike_rekey = f;
+	slot->ike_rekey_since = now;
+	spin_unlock_bh(&in->lock);
+}
+
+/* The flow a new IKE SA from the peer belongs to, if one can be told. */
+static struct ipsecnat_flow *ike_candidate(struct ipsecnat_net *in, struct ipsecnat_slot *slot)
+{
+	if (slot && slot->ike_rekey && !slot->ike_rekey_many &&
+	    time_before(jiffies, slot->ike_rekey_since + in->set.pending_window))
+		return slot->ike_rekey;
+	return slot_only_flow(slot);
+}
+
+/*
  * Inbound IKE to @pub from @peer on an IKE SA nobody knows. A first request
- * (@spi_r 0) starts a new SA: a forward's, else not ours. Otherwise the peer
- * made a new IKE SA in a rekey it started; only a slot's single flow can be
- * told apart. The caller has ruled out the gateway's own sockets and
- * conntrack's remapped hosts.
+ * (@spi_r 0) starts a new SA: a forward's, else not ours. Otherwise it is a
+ * new IKE SA from a rekey: the flow that just ran CREATE_CHILD_SA, or the
+ * slot's only flow, else nobody. The caller has ruled out the gateway's own
+ * sockets and conntrack's remapped hosts.
  */
 enum ipsecnat_result ipsecnat_ike_learn_in(struct ipsecnat_net *in, __be32 pub,
 					   __be32 peer, const __be32 *spi_i, u64 spi_r,
@@ -719,7 +753,7 @@ enum ipsecnat_result ipsecnat_ike_learn_in(struct ipsecnat_net *in, __be32 pub,
 		ret = learn_forward(in, IPSECNAT_IKE, &key, ports, res);
 		goto out;
 	}
-	f = slot_only_flow(slot_lookup(in, peer, pub));
+	f = ike_candidate(in, slot_lookup(in, peer, pub));
 	if (!f) {
 		ipsecnat_count(in, IPSECNAT_C_ambiguous);
 		if (net_ratelimit())

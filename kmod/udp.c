@@ -29,6 +29,8 @@
 #define IKE_PORT	500
 #define NATT_PORT	4500
 #define NATT_KEEPALIVE	0xff
+#define IKEV2_MAJOR	0x20		/* version byte: major in the high nibble */
+#define IKEV2_CREATE_CHILD_SA	36
 
 /* RFC 7296 3.1 (the same first 28 bytes as ISAKMP, RFC 2408) */
 struct ike_hdr {
@@ -54,6 +56,7 @@ struct udp_msg {
 	__be32 spi;			/* ESP */
 	__be32 spi_i[2];		/* IKE */
 	u64 spi_r;			/* IKE, as ipsecnat_ike_spi() */
+	bool create_child;		/* IKEv2 CREATE_CHILD_SA */
 };
 
 /* What the datagram to or from our @port carries. */
@@ -90,6 +93,8 @@ static enum udp_kind udp_parse(const struct sk_buff *skb, __be16 port, struct ud
 	m->spi_i[0] = ike->spi_i[0];
 	m->spi_i[1] = ike->spi_i[1];
 	m->spi_r = ipsecnat_ike_spi(ike->spi_r);
+	m->create_child = (ike->version & 0xf0) == IKEV2_MAJOR &&
+			  ike->exchange == IKEV2_CREATE_CHILD_SA;
 	return UDP_IKE;
 }
 
@@ -214,6 +219,8 @@ static unsigned int out_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 	/* the responder SPI the host uses is the one the SA has from now on */
 	if (m->spi_r && !READ_ONCE(ipsecnat_ike(sa)->spi_r))
 		WRITE_ONCE(ipsecnat_ike(sa)->spi_r, m->spi_r);
+	if (m->create_child)
+		ipsecnat_ike_rekey_seen(in, sa->flow);
 	ike_touch(sa, &m->ports, skb->len);
 	return translate_out(in, skb, sa->flow->pub);
 }

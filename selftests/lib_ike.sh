@@ -186,6 +186,17 @@ peer_ike_sas() {
 		sed 's/remote-host=//; s/ remote-port=/:/; s/ remote-id=/ /'
 }
 
+# peer_ike_id J ID / peer_child_id J ID: unique ids of the established IKE
+# SA (and its CHILD SA) peer J has with remote identity ID
+peer_ike_id() {
+	swan "peer$1" --list-sas --raw 2>/dev/null | grep "remote-id=$2 " | grep 'state=ESTABLISHED' |
+		grep -o 'uniqueid=[0-9]*' | head -n 1 | cut -d= -f2
+}
+peer_child_id() {
+	swan "peer$1" --list-sas --raw 2>/dev/null | grep "remote-id=$2 " | grep 'state=ESTABLISHED' |
+		grep -o 'child-sas {.*' | grep -o 'uniqueid=[0-9]*' | head -n 1 | cut -d= -f2
+}
+
 # peer_has_ike_sas J N: peer J has N established IKE SAs
 peer_has_ike_sas() {
 	[ "$(swan "peer$1" --list-sas --raw 2>/dev/null | grep -c 'state=ESTABLISHED')" = "$2" ]
