@@ -11,7 +11,13 @@ SWAN_DIR=$(mktemp -d /tmp/ipsecnat-ike.XXXXXX)
 CHARON=/usr/lib/ipsec/charon
 PSK=ipsecnat-selftest-psk
 
+# the daemons' logs and configurations stay in build/vm/<test>.ike/
 cleanup_extra() {
+	local keep
+	keep=$(cd "$(dirname "$0")/.." && pwd)/build/vm/$(basename "$0").ike
+	rm -rf "$keep"
+	find "$SWAN_DIR" -type s -delete	# sockets cannot be copied over 9p
+	mkdir -p "$(dirname "$keep")" && cp -r "$SWAN_DIR" "$keep" 2>/dev/null
 	rm -rf "$SWAN_DIR"
 }
 
@@ -69,30 +75,31 @@ swan() {
 swan_start() {
 	local ns=$1 d=$SWAN_DIR/$2
 	rm -f "$d/charon.vici"
-	ip netns exec "$ns" unshare -m sh -c \
+	(ip netns exec "$ns" unshare -m sh -c \
 		"mount -t tmpfs tmpfs /run && STRONGSWAN_CONF=$d/strongswan.conf exec $CHARON" \
-		>>"$d/charon.out" 2>&1 &
+		>>"$d/charon.out" 2>&1 &)
 	busywait 15000 test -S "$d/charon.vici" || fail "charon $2 did not start: $(tail -5 "$d/charon.out")"
 	busywait 5000 swan "$2" --stats >/dev/null || fail "charon $2 does not answer"
 	swan "$2" --load-all --file "$d/swanctl.conf" >"$d/load.log" 2>&1 ||
 		fail "charon $2: loading swanctl.conf failed"
 }
 
-# swan_stop NS NAME: kill charon NAME hard (a crash: no deletes sent)
-swan_stop() {
+# daemon_stop NS EXE: kill daemon EXE in NS hard (a crash: no deletes sent)
+daemon_stop() {
 	local pid
 	for pid in $(ip netns pids "$1"); do
-		[ "$(readlink "/proc/$pid/exe")" = "$CHARON" ] && kill -9 "$pid"
+		[ "$(readlink "/proc/$pid/exe")" = "$2" ] && kill -9 "$pid"
 	done
-	busywait 5000 swan_gone "$1" || fail "charon in $1 does not stop"
+	busywait 5000 daemon_gone "$1" "$2" || fail "$2 in $1 does not stop"
 }
-swan_gone() {
+daemon_gone() {
 	local pid
 	for pid in $(ip netns pids "$1"); do
-		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$CHARON" ] && return 1
+		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$2" ] && return 1
 	done
 	return 0
 }
+swan_stop() { daemon_stop "$1" "$CHARON"; }
 
 # swan_host I J [IKE options...]: charon of host I, initiator toward peer J
 swan_host() {
@@ -215,4 +222,125 @@ ike_bindings() {
 import json, sys
 for s in json.load(sys.stdin):
     print(s["host"], s["ports"], s["state"])'
+}
+
+# ---- libreswan: pluto, unpacked privately by make deps (its Debian
+# package conflicts with strongSwan's) ----
+
+LSW=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/libreswan/usr/libexec/ipsec
+
+require_libreswan() {
+	[ -x "$LSW/pluto" ] || skip "libreswan not unpacked in build/libreswan (make deps)"
+	require_cmd certutil unshare
+}
+
+# lsw NAME ARGS...: whack talking to pluto NAME
+lsw() {
+	local d=$SWAN_DIR/$1
+	shift
+	"$LSW/whack" --ctlsocket "$d/pluto.ctl" "$@"
+}
+
+# lsw_start NS NAME: start pluto NAME in namespace NS with its ipsec.conf
+# (written by the caller), a PSK secrets file, its own NSS database and run
+# directory, and add its connections
+lsw_start() {
+	local ns=$1 d=$SWAN_DIR/$2
+	mkdir -p "$d/nss"
+	[ -f "$d/nss/cert9.db" ] ||
+		certutil -N -d "sql:$d/nss" --empty-password >/dev/null || fail "NSS db for $2"
+	echo "%any %any : PSK \"$PSK\"" >"$d/ipsec.secrets"
+	rm -f "$d/pluto.ctl"
+	# pluto runs its helpers from /usr/libexec/ipsec: bind the unpacked
+	# ones there, in the daemon's own mount namespace only
+	mkdir -p /usr/libexec/ipsec
+	# (in a subshell: killing it later is no news for this shell)
+	(ip netns exec "$ns" unshare -m sh -c "mount -t tmpfs tmpfs /run && mkdir /run/pluto &&
+		mount --bind $LSW /usr/libexec/ipsec && exec $LSW/pluto \
+		--nofork --config $d/ipsec.conf --rundir $d --nssdir $d/nss --ipsecdir $d \
+		--secretsfile $d/ipsec.secrets --logfile $d/pluto.log" >>"$d/pluto.out" 2>&1 &)
+	busywait 15000 test -S "$d/pluto.ctl" || fail "pluto $2 did not start: $(tail -5 "$d/pluto.out")"
+	"$LSW/addconn" --config "$d/ipsec.conf" --ctlsocket "$d/pluto.ctl" --autoall \
+		>"$d/addconn.log" 2>&1 || fail "pluto $2: adding connections failed: $(tail -3 "$d/addconn.log")"
+	! grep -m 1 'failed to add' "$d/pluto.log" || fail "pluto $2: a connection was refused"
+	lsw "$2" --listen >/dev/null 2>&1
+}
+
+# lsw_conn_common IKEV2: what both ends of every libreswan connection say
+# (ipsec.conf wants connection parameters indented: callers pipe the lines
+# through lsw_indent)
+lsw_indent() { sed 's/^/\t/'; }
+lsw_conn_common() {
+	cat <<-EOF
+		ikev2=$1
+		authby=secret
+		encapsulation=no
+		ike=aes128-sha2_256;dh19
+		esp=aes128-sha2_256
+		leftupdown=%disabled
+		auto=add
+	EOF
+}
+
+# lsw_host I J IKEV2(yes|no): pluto of host I, initiator toward peer J
+lsw_host() {
+	local i=$1 j=$2 d=$SWAN_DIR/host$1
+	mkdir -p "$d"
+	{
+		printf 'config setup\n\tikev1-policy=accept\n\nconn gw\n'
+		{
+			lsw_conn_common "$3"
+			cat <<-EOF
+				left=$(host_addr "$i")
+				leftid=@host$i
+				leftsubnet=$(host_inner "$i")/32
+				right=$(peer_addr "$j")
+				rightid=@peer
+				rightsubnet=$(peer_inner "$j")/32
+			EOF
+		} | lsw_indent
+	} >"$d/ipsec.conf"
+	lsw_start "${HOSTS[i]}" "host$i"
+}
+
+# lsw_peer J N IKEV2: pluto of peer J, responder for hosts 1..N
+lsw_peer() {
+	local j=$1 n=$2 i d=$SWAN_DIR/peer$1
+	mkdir -p "$d"
+	{
+		printf 'config setup\n\tikev1-policy=accept\n'
+		for ((i = 1; i <= n; i++)); do
+			printf '\nconn host%s\n' "$i"
+			{
+				lsw_conn_common "$3"
+				cat <<-EOF
+					left=$(peer_addr "$j")
+					leftid=@peer
+					leftsubnet=$(peer_inner "$j")/32
+					right=%any
+					rightid=@host$i
+					rightsubnet=$(host_inner "$i")/32
+				EOF
+			} | lsw_indent
+		done
+	} >"$d/ipsec.conf"
+	lsw_start "${PEERS[j]}" "peer$j"
+}
+
+# lsw_up I: host I brings its tunnel up
+lsw_up() {
+	timeout 60 "$LSW/whack" --ctlsocket "$SWAN_DIR/host$1/pluto.ctl" --initiate --name gw \
+		>>"$SWAN_DIR/host$1/initiate.log" 2>&1
+}
+
+lsw_stop() { daemon_stop "$1" "$LSW/pluto"; }
+
+# lsw_established NAME N: pluto NAME has N Child SAs up
+lsw_established() {
+	[ "$(lsw "$1" --trafficstatus 2>/dev/null | grep -c 'type=ESP')" = "$2" ]
+}
+
+# peer_dropped NS: packets the insist_on_ike_ports rule dropped
+peer_dropped() {
+	ip netns exec "$1" iptables -nvxL INPUT | awk '$3 == "DROP" { s += $1 } END { print s + 0 }'
 }

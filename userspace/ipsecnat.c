@@ -345,9 +345,9 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 	unsigned int *rows = data;
 	const struct nlattr *tb[IPSECNAT_SA_MAX + 1] = {};
 	char h[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN], a[INET_ADDRSTRLEN];
-	char spi[24], ports[16], spi_r[40] = "";
+	char spi[24], portbuf[16], spi_r[40] = "";
 	const struct nlattr *sa, *ev;
-	const char *dir, *state;
+	const char *dir, *state, *ports;
 	unsigned int d;
 
 	sa = find_attr(nlh, IPSECNAT_A_SA);
@@ -356,8 +356,8 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_parse_nested(sa, sa_attr_cb, tb);
 	d = tb[IPSECNAT_SA_DIR] ? mnl_attr_get_u8(tb[IPSECNAT_SA_DIR]) : 0;
 	dir = d < sizeof(dir_names) / sizeof(dir_names[0]) ? dir_names[d] : "?";
+	ports = ports_text(tb, portbuf, sizeof(portbuf));
 	spi_text(tb, spi, sizeof(spi));
-	ports_text(tb, ports, sizeof(ports));
 	if (tb[IPSECNAT_SA_IKE_SPI_R])
 		snprintf(spi_r, sizeof(spi_r), json ? ",\"spi_r\":\"0x%016llx\"" : " spi_r 0x%016llx",
 			 (unsigned long long)mnl_attr_get_u64(tb[IPSECNAT_SA_IKE_SPI_R]));
