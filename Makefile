@@ -48,6 +48,7 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userspace clean
 	$(MAKE) -C bench clean
-	rm -rf build
+	# keeps build/libreswan, which make deps unpacked
+	find build -mindepth 1 -maxdepth 1 ! -name libreswan -exec rm -rf {} + 2>/dev/null || true
 
 .PHONY: all module userspace deps check demo vm bench lint clean

@@ -186,9 +186,12 @@ swan_up() {
 	swan "host$1" --initiate --child net --timeout 30 >>"$SWAN_DIR/host$1/initiate.log" 2>&1
 }
 
+# swan_name J|NAME: the daemon peer J (a number) or NAME
+swan_name() { case $1 in [0-9]*) echo "peer$1" ;; *) echo "$1" ;; esac; }
+
 # peer_ike_sas J: IKE SAs peer J has, one line "remote-addr[port] id" each
 peer_ike_sas() {
-	swan "peer$1" --list-sas --raw 2>/dev/null |
+	swan "$(swan_name "$1")" --list-sas --raw 2>/dev/null |
 		grep -o 'remote-host=[^ ]* remote-port=[0-9]* remote-id=[^ ]*' |
 		sed 's/remote-host=//; s/ remote-port=/:/; s/ remote-id=/ /'
 }
@@ -344,3 +347,127 @@ lsw_established() {
 peer_dropped() {
 	ip netns exec "$1" iptables -nvxL INPUT | awk '$3 == "DROP" { s += $1 } END { print s + 0 }'
 }
+
+# ---- L2TP over IPsec transport mode: strongSwan + xl2tpd + pppd ----
+
+require_l2tp() {
+	require_strongswan
+	require_cmd xl2tpd pppd
+	modprobe -a ppp_generic ppp_async ppp_synctty 2>/dev/null
+	[ -e /dev/ppp ] || skip "no /dev/ppp (ppp_generic)"
+}
+
+# swan_l2tp_conf NAME LOCAL_ID [remote_addrs = ...]: transport-mode
+# connection for L2TP (UDP 1701 both ways), PSK
+swan_l2tp_conf() {
+	local d=$SWAN_DIR/$1
+	swan_conf "$1"
+	cat >"$d/swanctl.conf" <<-EOF
+	connections {
+		l2tp {
+			version = 2
+			$3
+			proposals = aes128gcm16-prfsha256-x25519
+			local {
+				auth = psk
+				id = $2
+			}
+			remote {
+				auth = psk
+			}
+			children {
+				l2tp {
+					mode = transport
+					local_ts = dynamic[udp/1701]
+					remote_ts = dynamic[udp/1701]
+					esp_proposals = aes128gcm16
+				}
+			}
+		}
+	}
+	secrets {
+		ike {
+			secret = $PSK
+		}
+	}
+	EOF
+}
+
+# xl2tpd_start NS NAME: xl2tpd NAME (config written by the caller) in NS,
+# with a private /run for its control pipe
+xl2tpd_start() {
+	local d=$SWAN_DIR/$2
+	(ip netns exec "$1" unshare -m sh -c "mount -t tmpfs tmpfs /run && mkdir -p /run/xl2tpd &&
+		exec xl2tpd -D -c $d/xl2tpd.conf -p /run/xl2tpd.pid -C /run/xl2tpd/l2tp-control" \
+		>>"$d/xl2tpd.log" 2>&1 &)
+}
+
+ppp_options() {
+	cat <<-EOF
+	noauth
+	nodefaultroute
+	noccp
+	nobsdcomp
+	nodeflate
+	novj
+	mtu 1280
+	mru 1280
+	lcp-echo-interval 0
+	logfile $1
+	EOF
+}
+
+# l2tp_server J: L2TP/IPsec server on peer J (LNS, PPP 10.3.0.1, clients
+# from 10.3.0.10)
+l2tp_server() {
+	local d=$SWAN_DIR/server
+	swan_l2tp_conf server server
+	ppp_options "$d/ppp.log" >"$d/options"
+	cat >"$d/xl2tpd.conf" <<-EOF
+	[global]
+	port = 1701
+	force userspace = yes
+	[lns default]
+	ip range = 10.3.0.10-10.3.0.20
+	local ip = 10.3.0.1
+	require authentication = no
+	length bit = yes
+	pppoptfile = $d/options
+	EOF
+	swan_start "${PEERS[$1]}" server
+	xl2tpd_start "${PEERS[$1]}" server
+}
+
+# l2tp_client I J: L2TP/IPsec client on host I toward peer J's server;
+# swan_up_l2tp and l2tp_dial bring it up
+l2tp_client() {
+	local d=$SWAN_DIR/client$1
+	swan_l2tp_conf "client$1" "client$1" "remote_addrs = $(peer_addr "$2")"
+	ppp_options "$d/ppp.log" >"$d/options"
+	echo "ipcp-accept-local" >>"$d/options"
+	echo "ipcp-accept-remote" >>"$d/options"
+	cat >"$d/xl2tpd.conf" <<-EOF
+	[global]
+	port = 1701
+	force userspace = yes
+	[lac server]
+	lns = $(peer_addr "$2")
+	require authentication = no
+	length bit = yes
+	autodial = yes
+	redial = yes
+	redial timeout = 2
+	pppoptfile = $d/options
+	EOF
+	swan_start "${HOSTS[$1]}" "client$1"
+}
+
+swan_up_l2tp() {
+	swan "client$1" --initiate --child l2tp --timeout 30 >>"$SWAN_DIR/client$1/initiate.log" 2>&1
+}
+
+# ppp_addr NS: the local address of NS's ppp0, once PPP is up
+ppp_addr() {
+	ip -n "$1" -4 -o addr show dev ppp0 2>/dev/null | awk '{ split($4, a, "/"); print a[1] }'
+}
+ppp_up() { [ -n "$(ppp_addr "$1")" ]; }
