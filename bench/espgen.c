@@ -2,11 +2,12 @@
 /*
  * espgen: send ESP packets as fast as one core can, for the benchmark.
  *
- *   espgen DST SECONDS [NSPI [SPI_BASE [PAYLOAD]]]
+ *   espgen DST SECONDS [NSPI [SPI_BASE [PAYLOAD [udp]]]]
  *
  * Cycles through SPIs SPI_BASE .. SPI_BASE+NSPI-1 (default 1, 0x10000000),
  * PAYLOAD bytes after the 8-byte ESP header (default 64). Prints the
- * number of packets sent. Raw IP socket and sendmmsg in batches of 64.
+ * number of packets sent. Raw IP socket and sendmmsg in batches of 64;
+ * with "udp", ESP in UDP (NAT-T) from port 4500 to DST port 4500.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -19,6 +20,23 @@
 #include <time.h>
 
 #define BATCH 64
+#define NATT_PORT 4500
+
+/* A UDP socket on port 4500, as an IKE daemon's NAT-T socket. */
+static int natt_socket(struct sockaddr_in *dst)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons(NATT_PORT) };
+	int fd, one = 1;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
+		return -1;
+	dst->sin_port = htons(NATT_PORT);
+	return fd;
+}
 
 static double now(void)
 {
@@ -41,7 +59,7 @@ int main(int argc, char **argv)
 	int fd, n;
 
 	if (argc < 3 || inet_pton(AF_INET, argv[1], &dst.sin_addr) != 1) {
-		fprintf(stderr, "usage: espgen DST SECONDS [NSPI [SPI_BASE [PAYLOAD]]]\n");
+		fprintf(stderr, "usage: espgen DST SECONDS [NSPI [SPI_BASE [PAYLOAD [udp]]]]\n");
 		return 2;
 	}
 	nspi = argc > 3 ? strtoul(argv[3], NULL, 0) : 1;
@@ -52,7 +70,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	len = 8 + payload;
-	fd = socket(AF_INET, SOCK_RAW, IPPROTO_ESP);
+	if (argc > 6 && !strcmp(argv[6], "udp"))
+		fd = natt_socket(&dst);
+	else
+		fd = socket(AF_INET, SOCK_RAW, IPPROTO_ESP);
 	if (fd < 0) {
 		perror("espgen: socket");
 		return 1;

@@ -37,13 +37,16 @@ busywait 10000 peer_has_ike_sas 1 $N || fail "peer has not $N IKE SAs: $(peer_ik
 	fail "peer does not see every host at $PUB:4500: $(peer_ike_sas 1)"
 
 traffic_both_ways() {
-	local i
+	local i ns
 	for ((i = 1; i <= N; i++)); do
 		busywait 15000 tunnel_ping "$i" 1 || fail "host $i: no ping through its tunnel $1"
 		tunnel_ping "$i" 1 3 || fail "host $i: pings lost $1"
 		peer_ping 1 "$i" 3 || fail "peer -> host $i: pings lost $1"
 	done
 	check_no_misdelivery
+	for ns in "${HOSTS[@]}" "${PEERS[1]}"; do
+		[ "$(udp_csum_errors "$ns")" = 0 ] || fail "$ns: UDP checksum errors $1"
+	done
 }
 traffic_both_ways "after set-up"
 

@@ -299,6 +299,11 @@ check_no_misdelivery() {
 	done
 }
 
+# UDP datagrams NS dropped for a bad checksum (a wrong NAT rewrite)
+udp_csum_errors() {
+	ip netns exec "$1" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) f[$i] = i; h = 1 } else print $f["InCsumErrors"] }' /proc/net/snmp
+}
+
 # ESP packets the host's inbound SA for peer J (generation G) received
 sa_packets_in() {
 	local i=$1 j=$2 g=${3:-1}

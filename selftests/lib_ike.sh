@@ -101,23 +101,24 @@ daemon_gone() {
 }
 swan_stop() { daemon_stop "$1" "$CHARON"; }
 
-# swan_host I J [IKE options...]: charon of host I, initiator toward peer J
-swan_host() {
-	local i=$1 j=$2 d=$SWAN_DIR/host$1
-	shift 2
-	swan_conf "host$i"
+# swan_initiator NS NAME ID LOCAL_TS PEER_ADDR PEER_TS [IKE options...]:
+# charon NAME in NS, initiator of connection "gw" toward PEER_ADDR
+swan_initiator() {
+	local ns=$1 name=$2 id=$3 lts=$4 paddr=$5 pts=$6 d=$SWAN_DIR/$2
+	shift 6
+	swan_conf "$name"
 	cat >"$d/swanctl.conf" <<-EOF
 	connections {
 		gw {
 			version = 2
-			remote_addrs = $(peer_addr "$j")
+			remote_addrs = $paddr
 			proposals = aes128gcm16-prfsha256-x25519
 			dpd_delay = ${SWAN_HOST_DPD:-0}
 			rekey_time = 0
 			$*
 			local {
 				auth = psk
-				id = host$i
+				id = $id
 			}
 			remote {
 				auth = psk
@@ -125,8 +126,8 @@ swan_host() {
 			}
 			children {
 				net {
-					local_ts = $(host_inner "$i")/32
-					remote_ts = $(peer_inner "$j")/32
+					local_ts = $lts
+					remote_ts = $pts
 					esp_proposals = aes128gcm16
 					rekey_time = 0
 				}
@@ -139,10 +140,19 @@ swan_host() {
 		}
 	}
 	EOF
-	swan_start "${HOSTS[i]}" "host$i"
+	swan_start "$ns" "$name"
+}
+
+# swan_host I J [IKE options...]: charon of host I, initiator toward peer J
+swan_host() {
+	local i=$1 j=$2
+	shift 2
+	swan_initiator "${HOSTS[i]}" "host$i" "host$i" "$(host_inner "$i")/32" \
+		"$(peer_addr "$j")" "$(peer_inner "$j")/32" "$@"
 }
 
 # swan_peer J [IKE options...]: charon of peer J, responder for every host
+# (inside addresses SWAN_PEER_REMOTE_TS, default 10.1.0.0/16)
 swan_peer() {
 	local j=$1 d=$SWAN_DIR/peer$1
 	shift
@@ -165,7 +175,7 @@ swan_peer() {
 			children {
 				net {
 					local_ts = $(peer_inner "$j")/32
-					remote_ts = 10.1.0.0/16
+					remote_ts = ${SWAN_PEER_REMOTE_TS:-10.1.0.0/16}
 					esp_proposals = aes128gcm16
 					rekey_time = 0
 				}
