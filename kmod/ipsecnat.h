@@ -238,6 +238,12 @@ enum ipsecnat_result {
 	IPSECNAT_PASS,		/* not ours: leave the packet alone */
 };
 
+/* Verdict for inbound traffic whose SA was not learned: left alone or dropped. */
+static inline unsigned int ipsecnat_unlearned(enum ipsecnat_result r)
+{
+	return r == IPSECNAT_PASS ? NF_ACCEPT : NF_DROP;
+}
+
 struct ipsecnat_pool {
 	__be32 min_addr;
 	__be32 max_addr;

@@ -291,6 +291,7 @@ unsigned int ipsecnat_in_esp(struct ipsecnat_net *in, struct sk_buff *skb, __be3
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	__be32 pub = iph->daddr, peer = iph->saddr;
+	enum ipsecnat_result r;
 	struct ipsecnat_sa *sa;
 
 	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, pub, peer, spi);
@@ -304,14 +305,9 @@ unsigned int ipsecnat_in_esp(struct ipsecnat_net *in, struct sk_buff *skb, __be3
 		}
 		if (ports && ipsecnat_udp_taken(in, skb))
 			return NF_ACCEPT;
-		switch (ipsecnat_sa_learn_in(in, pub, peer, spi, ports, &sa)) {
-		case IPSECNAT_OK:
-			break;
-		case IPSECNAT_PASS:
-			return NF_ACCEPT;
-		default:
-			return NF_DROP;
-		}
+		r = ipsecnat_sa_learn_in(in, pub, peer, spi, ports, &sa);
+		if (r != IPSECNAT_OK)
+			return ipsecnat_unlearned(r);
 	}
 	if (ipsecnat_rewrite_addr(skb, false, sa->flow->key.host))
 		return NF_DROP;

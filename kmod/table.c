@@ -871,8 +871,16 @@ static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, co
 		return idle > READ_ONCE(in->set.pending_timeout);
 	if (idle <= READ_ONCE(in->set.established_timeout))
 		return false;
-	/* the newest SA of a flow conntrack still tracks stays */
-	return READ_ONCE(f->last_spi[sa->dir]) != sa->key.spi || !flow_tracked(in, sa);
+	if (READ_ONCE(f->last_spi[sa->dir]) != sa->key.spi)
+		return true;
+	/*
+	 * The newest SA of a flow conntrack still tracks stays; the newest
+	 * IKE SA also while its flow has ESP SAs: IKE is quiet for hours
+	 * between rekeys, and the peer may be the one to start the next.
+	 */
+	if (sa->dir == IPSECNAT_IKE && READ_ONCE(f->nr_sas) > 1)
+		return false;
+	return !flow_tracked(in, sa);
 }
 
 /*

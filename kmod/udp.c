@@ -280,6 +280,7 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 			   const struct udp_msg *m)
 {
 	const struct iphdr *iph = ip_hdr(skb);
+	enum ipsecnat_result r;
 	struct ipsecnat_sa *sa;
 	u64 spi_r;
 
@@ -293,15 +294,10 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 	} else {
 		if (not_ours(in, skb))
 			return NF_ACCEPT;
-		switch (ipsecnat_ike_learn_in(in, iph->daddr, iph->saddr, m->spi_i, m->spi_r,
-					      &m->ports, &sa)) {
-		case IPSECNAT_OK:
-			break;
-		case IPSECNAT_PASS:
-			return NF_ACCEPT;
-		default:
-			return NF_DROP;
-		}
+		r = ipsecnat_ike_learn_in(in, iph->daddr, iph->saddr, m->spi_i, m->spi_r,
+					  &m->ports, &sa);
+		if (r != IPSECNAT_OK)
+			return ipsecnat_unlearned(r);
 	}
 	ike_touch(sa, &m->ports, skb->len);
 	return translate_in(in, skb, sa->flow->key.host);

@@ -63,6 +63,11 @@ swan_conf() {
 	EOF
 }
 
+# the PSK every daemon uses, as a swanctl.conf section
+swan_secrets() {
+	printf 'secrets {\n\tike {\n\t\tsecret = %s\n\t}\n}\n' "$PSK"
+}
+
 # swan NAME ARGS...: swanctl talking to daemon NAME
 swan() {
 	local d=$SWAN_DIR/$1
@@ -134,11 +139,7 @@ swan_initiator() {
 			}
 		}
 	}
-	secrets {
-		ike {
-			secret = $PSK
-		}
-	}
+	$(swan_secrets)
 	EOF
 	swan_start "$ns" "$name"
 }
@@ -182,11 +183,7 @@ swan_peer() {
 			}
 		}
 	}
-	secrets {
-		ike {
-			secret = $PSK
-		}
-	}
+	$(swan_secrets)
 	EOF
 	swan_start "${PEERS[j]}" "peer$j"
 }
@@ -395,11 +392,7 @@ swan_l2tp_conf() {
 			}
 		}
 	}
-	secrets {
-		ike {
-			secret = $PSK
-		}
-	}
+	$(swan_secrets)
 	EOF
 }
 
