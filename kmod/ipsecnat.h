@@ -249,6 +249,9 @@ struct ipsecnat_pool {
 	__be32 max_addr;
 };
 
+#define IPSECNAT_IKE_PORT	500
+#define IPSECNAT_NATT_PORT	4500
+
 /* UDP ports of NAT-T or IKE traffic: the inside host's and the peer's. */
 struct ipsecnat_ports {
 	__be16 host;

@@ -66,7 +66,7 @@ int ipsecnat_rewrite_addr(struct sk_buff *skb, bool src, __be32 addr)
 	return 0;
 }
 
-/* An ICMP error whose quoted datagram is ESP. */
+/* An ICMP error whose quoted datagram is ESP, plain or in UDP (NAT-T). */
 struct icmp_esp {
 	unsigned int inner_off;		/* offset of the quoted IP header */
 	__be32 inner_saddr;
@@ -81,6 +81,8 @@ static bool icmp_esp_parse(const struct sk_buff *skb, struct icmp_esp *q)
 	const struct icmphdr *icmph;
 	struct iphdr _inner;
 	const struct iphdr *inner;
+	struct udphdr _uh;
+	const struct udphdr *uh;
 
 	if (ipsecnat_later_fragment(ip_hdr(skb)))
 		return false;
@@ -91,13 +93,27 @@ static bool icmp_esp_parse(const struct sk_buff *skb, struct icmp_esp *q)
 		return false;
 	off += sizeof(_icmph);
 	inner = skb_header_pointer(skb, off, sizeof(_inner), &_inner);
-	if (!inner || inner->protocol != IPPROTO_ESP || inner->ihl < 5 ||
-	    ipsecnat_later_fragment(inner))
+	if (!inner || inner->ihl < 5 || ipsecnat_later_fragment(inner))
 		return false;
 	q->inner_off = off;
 	q->inner_saddr = inner->saddr;
 	q->inner_daddr = inner->daddr;
-	q->spi = ipsecnat_esp_spi(skb, off + inner->ihl * 4);
+	off += inner->ihl * 4;
+	switch (inner->protocol) {
+	case IPPROTO_ESP:
+		break;
+	case IPPROTO_UDP:
+		/* a router quoting only 8 bytes leaves no SPI: not ours then */
+		uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
+		if (!uh || (uh->source != htons(IPSECNAT_NATT_PORT) &&
+			    uh->dest != htons(IPSECNAT_NATT_PORT)))
+			return false;
+		off += sizeof(_uh);
+		break;
+	default:
+		return false;
+	}
+	q->spi = ipsecnat_esp_spi(skb, off);
 	return q->spi != 0;
 }
 

@@ -26,8 +26,6 @@
 #include <net/netfilter/nf_conntrack_zones.h>
 #include "ipsecnat.h"
 
-#define IKE_PORT	500
-#define NATT_PORT	4500
 #define NATT_KEEPALIVE	0xff
 #define IKEV2_MAJOR	0x20		/* version byte: major in the high nibble */
 #define IKEV2_CREATE_CHILD_SA	36
@@ -72,7 +70,7 @@ static enum udp_kind udp_parse(const struct sk_buff *skb, __be16 port, struct ud
 
 	if (skb->len < off)
 		return UDP_OTHER;
-	if (port == htons(NATT_PORT)) {
+	if (port == htons(IPSECNAT_NATT_PORT)) {
 		if (skb->len == off + 1) {
 			b = skb_header_pointer(skb, off, 1, &_b);
 			return b && *b == NATT_KEEPALIVE ? UDP_KEEPALIVE : UDP_OTHER;
@@ -101,8 +99,8 @@ static enum udp_kind udp_parse(const struct sk_buff *skb, __be16 port, struct ud
 /* Does the rule preserve inside source port @sport? */
 static bool preserved(const struct xt_ipsecnat_tginfo *info, __be16 sport)
 {
-	return (sport == htons(IKE_PORT) && (info->flags & XT_IPSECNAT_F_IKE)) ||
-	       (sport == htons(NATT_PORT) && (info->flags & XT_IPSECNAT_F_NATT));
+	return (sport == htons(IPSECNAT_IKE_PORT) && (info->flags & XT_IPSECNAT_F_IKE)) ||
+	       (sport == htons(IPSECNAT_NATT_PORT) && (info->flags & XT_IPSECNAT_F_NATT));
 }
 
 /*
@@ -329,7 +327,8 @@ unsigned int ipsecnat_inbound_udp(struct ipsecnat_net *in, struct sk_buff *skb)
 	if (ipsecnat_later_fragment(ip_hdr(skb)))
 		return NF_ACCEPT;
 	uh = skb_header_pointer(skb, ip_hdrlen(skb), sizeof(_uh), &_uh);
-	if (!uh || (uh->dest != htons(IKE_PORT) && uh->dest != htons(NATT_PORT)))
+	if (!uh || (uh->dest != htons(IPSECNAT_IKE_PORT) &&
+		    uh->dest != htons(IPSECNAT_NATT_PORT)))
 		return NF_ACCEPT;
 	m.ports.host = uh->dest;
 	m.ports.peer = uh->source;

@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# NAT-T with port 4500 preserved over a WAN link with a small MTU: the
+# router's "fragmentation needed" quotes A:4500 -> peer:4500 and the ESP
+# SPI; ipsecnat gives it to the host owning that SPI (conntrack could not:
+# the host's entry is on its inside address), so large pings get through.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_ike.sh"
+require_cmd iptables conntrack ping
+require_strongswan
+
+N=2
+load_module
+topo_init $N 1
+gw_masquerade
+gw_ipsecnat --preserve-ike --preserve-natt
+swan_peer 1
+for ((i = 1; i <= N; i++)); do
+	swan_host "$i" 1
+	swan_up "$i" || fail "host $i: IKE failed"
+	busywait 15000 tunnel_ping "$i" 1 || fail "host $i: no ping through its tunnel"
+done
+ip -n "$RT" link set p1 mtu 1280
+ip -n "$RT" link set br0 mtu 1280
+ip -n "${PEERS[1]}" link set eth0 mtu 1280
+
+big_ping() {
+	ip netns exec "${HOSTS[$1]}" ping -q -c 1 -W 1 -s 1400 \
+		-I "$(host_inner "$1")" "$(peer_inner 1)" >/dev/null 2>&1
+}
+for ((i = 1; i <= N; i++)); do
+	busywait 20000 big_ping "$i" || fail "host $i: large pings never got through"
+done
+expect_counter icmp_translated -ge $N
+check_no_misdelivery
+echo "PASS"
