@@ -312,8 +312,13 @@ unsigned int ipsecnat_in_esp(struct ipsecnat_net *in, struct sk_buff *skb, __be3
 
 	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, pub, peer, spi);
 	if (!sa) {
-		/* transit ESP, such as inside hosts' own on its way out */
-		if (inet_addr_type(in->net, pub) != RTN_LOCAL)
+		/*
+		 * Transit ESP, such as inside hosts' own on its way out: a
+		 * bound host's is known by its flow, which is cheaper to ask
+		 * than the FIB.
+		 */
+		if (ipsecnat_flow_lookup(in, iph->saddr, iph->daddr) ||
+		    inet_addr_type(in->net, pub) != RTN_LOCAL)
 			return NF_ACCEPT;
 		if (local_spi(in->net, pub, spi)) {
 			ipsecnat_count(in, IPSECNAT_C_local_spi);
