@@ -447,8 +447,8 @@ static bool sa_del(struct ipsecnat_net *in, struct ipsecnat_sa *sa)
 
 /*
  * The flow of (host, peer) for a new outbound SA, created on an address of
- * @pool if new; with its host entry in *hostent. NULL (counted) if memory
- * ran out. Under the netns lock; release with flow_release.
+ * @pool if new. NULL (counted) if memory ran out. Under the netns lock;
+ * release with flow_release.
  */
 static struct ipsecnat_flow *flow_for_out(struct ipsecnat_net *in, __be32 host, __be32 peer,
 					  const struct ipsecnat_pool *pool)
@@ -534,6 +534,7 @@ enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 hos
 	struct ipsecnat_flow *f;
 	struct ipsecnat_sa *sa;
 
+	*res = NULL;
 	spin_lock_bh(&in->lock);
 	f = flow_for_out(in, host, peer, pool);
 	if (!f)
