@@ -8,6 +8,7 @@
 # make vm         interactive guest shell with the module loaded
 # make bench      benchmark (bench/results/)
 # make lint       checkpatch + sparse
+# make dkms-check build the module through DKMS, as distributions do
 
 ifeq ($(origin KDIR),undefined)
 KVER ?= $(shell scripts/kver)
@@ -29,7 +30,7 @@ userspace:
 deps:
 	scripts/setup
 
-check: all lint
+check: all lint dkms-check
 	scripts/vm check $(T)
 
 demo: all
@@ -44,6 +45,9 @@ bench: all
 lint:
 	KDIR=$(KDIR) scripts/lint
 
+dkms-check:
+	scripts/dkms-check
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userspace clean
@@ -51,4 +55,4 @@ clean:
 	# keeps build/libreswan, which make deps unpacked
 	find build -mindepth 1 -maxdepth 1 ! -name libreswan -exec rm -rf {} + 2>/dev/null || true
 
-.PHONY: all module userspace deps check demo vm bench lint clean
+.PHONY: all module userspace deps check demo vm bench lint dkms-check clean

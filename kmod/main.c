@@ -134,3 +134,4 @@ MODULE_LICENSE("GPL");
 MODULE_AUTHOR("ipsecnat developers");
 MODULE_DESCRIPTION("IPsec-aware NAT: SPI-tracking ESP translation for gateways");
 MODULE_ALIAS("ipt_IPSECNAT");
+MODULE_VERSION("0.2");
