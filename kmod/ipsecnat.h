@@ -87,6 +87,7 @@ struct ipsecnat_flow {
 	__be32 pub;
 	unsigned int nr_sas;
 	unsigned long learn_gen;	/* generation of the newest inbound SA */
+	bool in_unpaired;		/* it came first, without a claim; under the lock */
 	__be32 last_spi[3];		/* SPI used last, by enum ipsecnat_dir */
 	struct ipsecnat_slot *slot;
 	struct ipsecnat_host *hostent;
@@ -146,6 +147,7 @@ struct ipsecnat_sa {
 	struct ipsecnat_sa_key key;
 	u8 dir;
 	bool is_static;			/* never expires */
+	bool paired;			/* outbound, its inbound SA came first */
 	__be16 host_port;		/* UDP ports, host side and peer side; */
 	__be16 peer_port;		/* 0 for plain ESP */
 	struct ipsecnat_flow *flow;

@@ -376,7 +376,9 @@ static unsigned int ipsecnat_prerouting(void *priv, struct sk_buff *skb,
 {
 	struct ipsecnat_net *in = ipsecnat_pernet(state->net);
 
-	if (!atomic_read(&in->nr_sas) || READ_ONCE(in->dying))
+	/* nothing bound and nothing to forward: not ours */
+	if ((!atomic_read(&in->nr_sas) && !atomic_read(&in->fwds.nelems)) ||
+	    READ_ONCE(in->dying))
 		return NF_ACCEPT;
 	switch (ip_hdr(skb)->protocol) {
 	case IPPROTO_ESP:

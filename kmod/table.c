@@ -136,10 +136,13 @@ static struct ipsecnat_slot *slot_lookup(struct ipsecnat_net *in, __be32 peer, _
 	return rhashtable_lookup(&in->slots, &key, slot_params);
 }
 
-/* An outbound SA is answered once its flow learned an inbound SA after it. */
+/*
+ * An outbound SA is answered once its flow learned an inbound SA after it,
+ * or if its inbound SA came first (the peer spoke first: see create_out).
+ */
 bool ipsecnat_sa_answered(const struct ipsecnat_sa *sa)
 {
-	return READ_ONCE(sa->flow->learn_gen) > sa->gen;
+	return sa->paired || READ_ONCE(sa->flow->learn_gen) > sa->gen;
 }
 
 /*
@@ -414,6 +417,15 @@ static struct ipsecnat_sa *sa_add(struct ipsecnat_net *in, struct ipsecnat_flow 
 	sa->dir = dir;
 	sa->flow = f;
 	sa->gen = ++in->gen;
+	/*
+	 * An inbound SA learned without this host's claim (peer-first rekey,
+	 * a forward, a static SPI) is the pair of its next outbound SA, which
+	 * is then answered at once.
+	 */
+	if (dir == IPSECNAT_OUT) {
+		sa->paired = f->in_unpaired;
+		f->in_unpaired = false;
+	}
 	sa->created = jiffies;
 	sa->lastuse = sa->created;
 	if (rhashtable_insert_fast(&in->sas[dir], &sa->node, sa_params)) {
@@ -500,7 +512,11 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 	f = flow_for_out(in, host, peer, pool);
 	if (!f)
 		goto out;
-	if (!claim_locked(in, f)) {
+	/*
+	 * The pair of an inbound SA learned first waits for nothing and must
+	 * not claim the slot, or the next host's new SPI would go to it.
+	 */
+	if (!f->in_unpaired && !claim_locked(in, f)) {
 		ipsecnat_count(in, IPSECNAT_C_held_back);
 		if (net_ratelimit())
 			ipsecnat_notify(in, IPSECNAT_EV_HELD, IPSECNAT_OUT, host, peer, spi);
@@ -581,8 +597,10 @@ static enum ipsecnat_result learn_forward(struct ipsecnat_net *in, enum ipsecnat
 	}
 	sa = sa_add(in, f, dir, key, ports);
 	if (sa) {
-		if (dir == IPSECNAT_IN)
+		if (dir == IPSECNAT_IN) {
 			WRITE_ONCE(f->learn_gen, sa->gen);
+			f->in_unpaired = true;
+		}
 		ipsecnat_count(in, IPSECNAT_C_forwarded);
 		ipsecnat_notify_sa(in, IPSECNAT_EV_LEARNED, sa);
 		*res = sa;
@@ -680,6 +698,7 @@ enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
 	if (!sa)
 		goto out;
 	WRITE_ONCE(f->learn_gen, sa->gen);
+	f->in_unpaired = why == IPSECNAT_C_rekey_peer;
 	if (rcu_access_pointer(slot->pending) == f)
 		RCU_INIT_POINTER(slot->pending, NULL);
 	ipsecnat_count(in, why);
@@ -824,6 +843,8 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
 		sa->is_static = is_static;
 		if (dir == IPSECNAT_IN || established)
 			WRITE_ONCE(f->learn_gen, ++in->gen);
+		if (dir == IPSECNAT_IN)
+			f->in_unpaired = true;
 		ipsecnat_notify_sa(in, IPSECNAT_EV_ADDED, sa);
 	}
 	flow_release(in, f);

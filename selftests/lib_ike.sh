@@ -152,12 +152,12 @@ swan_host() {
 		"$(peer_addr "$j")" "$(peer_inner "$j")/32" "$@"
 }
 
-# swan_peer J [IKE options...]: charon of peer J, responder for every host
-# (inside addresses SWAN_PEER_REMOTE_TS, default 10.1.0.0/16)
-swan_peer() {
-	local j=$1 d=$SWAN_DIR/peer$1
-	shift
-	swan_conf "peer$j"
+# swan_responder NS NAME LOCAL_TS REMOTE_TS [IKE options...]: charon NAME
+# in NS, responder (identity "peer") for any initiator inside REMOTE_TS
+swan_responder() {
+	local ns=$1 name=$2 lts=$3 rts=$4 d=$SWAN_DIR/$2
+	shift 4
+	swan_conf "$name"
 	cat >"$d/swanctl.conf" <<-EOF
 	connections {
 		hosts {
@@ -175,8 +175,8 @@ swan_peer() {
 			}
 			children {
 				net {
-					local_ts = $(peer_inner "$j")/32
-					remote_ts = ${SWAN_PEER_REMOTE_TS:-10.1.0.0/16}
+					local_ts = $lts
+					remote_ts = $rts
 					esp_proposals = aes128gcm16
 					rekey_time = 0
 				}
@@ -185,7 +185,16 @@ swan_peer() {
 	}
 	$(swan_secrets)
 	EOF
-	swan_start "${PEERS[j]}" "peer$j"
+	swan_start "$ns" "$name"
+}
+
+# swan_peer J [IKE options...]: charon of peer J, responder for every host
+# (inside addresses SWAN_PEER_REMOTE_TS, default 10.1.0.0/16)
+swan_peer() {
+	local j=$1
+	shift
+	swan_responder "${PEERS[j]}" "peer$j" "$(peer_inner "$j")/32" \
+		"${SWAN_PEER_REMOTE_TS:-10.1.0.0/16}" "$@"
 }
 
 # swan_up I: host I brings its tunnel up (IKE_SA_INIT, IKE_AUTH)
