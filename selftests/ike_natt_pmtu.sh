@@ -20,14 +20,7 @@ for ((i = 1; i <= N; i++)); do
 	swan_up "$i" || fail "host $i: IKE failed"
 	busywait 15000 tunnel_ping "$i" 1 || fail "host $i: no ping through its tunnel"
 done
-ip -n "$RT" link set p1 mtu 1280
-ip -n "$RT" link set br0 mtu 1280
-ip -n "${PEERS[1]}" link set eth0 mtu 1280
-
-big_ping() {
-	ip netns exec "${HOSTS[$1]}" ping -q -c 1 -W 1 -s 1400 \
-		-I "$(host_inner "$1")" "$(peer_inner 1)" >/dev/null 2>&1
-}
+wan_mtu 1280
 for ((i = 1; i <= N; i++)); do
 	busywait 20000 big_ping "$i" || fail "host $i: large pings never got through"
 done

@@ -281,6 +281,19 @@ peer_ping() {
 		-I "$(peer_inner "$1")" "$(host_inner "$2")" >/dev/null 2>&1
 }
 
+# wan_mtu MTU: the path from the router to peer 1 gets a small MTU
+wan_mtu() {
+	ip -n "$RT" link set p1 mtu "$1"
+	ip -n "$RT" link set br0 mtu "$1"
+	ip -n "${PEERS[1]}" link set eth0 mtu "$1"
+}
+
+# big_ping I: one 1400-byte ping from host I to peer 1 through the tunnel
+big_ping() {
+	ip netns exec "${HOSTS[$1]}" ping -q -c 1 -W 1 -s 1400 \
+		-I "$(host_inner "$1")" "$(peer_inner 1)" >/dev/null 2>&1
+}
+
 # xfrm_stat NS FIELD
 xfrm_stat() {
 	ip netns exec "$1" awk -v f="$2" '$1 == f { print $2 }' /proc/net/xfrm_stat
