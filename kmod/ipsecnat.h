@@ -307,8 +307,8 @@ static inline bool ipsecnat_later_fragment(const struct iphdr *iph)
 }
 
 __be32 ipsecnat_esp_spi(const struct sk_buff *skb, unsigned int off);
-int ipsecnat_rewrite_addr(struct sk_buff *skb, bool src, __be32 addr);
-void ipsecnat_ct_null_snat(struct sk_buff *skb);
+unsigned int ipsecnat_translate(struct ipsecnat_net *in, struct sk_buff *skb, bool out,
+				__be32 addr);
 bool ipsecnat_in_pool(const struct ipsecnat_pool *pool, __be32 addr);
 unsigned int ipsecnat_out_esp(struct ipsecnat_net *in, struct sk_buff *skb,
 			      const struct xt_ipsecnat_tginfo *info,

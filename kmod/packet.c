@@ -39,7 +39,7 @@ __be32 ipsecnat_esp_spi(const struct sk_buff *skb, unsigned int off)
  * Rewrite the source (@src) or destination address; a UDP datagram's
  * checksum follows its pseudo-header, except that zero (none) stays zero.
  */
-int ipsecnat_rewrite_addr(struct sk_buff *skb, bool src, __be32 addr)
+static int rewrite_addr(struct sk_buff *skb, bool src, __be32 addr)
 {
 	unsigned int len = sizeof(struct iphdr);
 	bool udp = ip_hdr(skb)->protocol == IPPROTO_UDP && !ipsecnat_later_fragment(ip_hdr(skb));
@@ -142,7 +142,7 @@ static int icmp_esp_rewrite(struct sk_buff *skb, const struct icmp_esp *q, bool 
 	inet_proto_csum_replace2(&icmph->checksum, skb, (__force __be16)old_check,
 				 (__force __be16)inner->check, false);
 	*field = addr;
-	return ipsecnat_rewrite_addr(skb, src, addr);
+	return rewrite_addr(skb, src, addr);
 }
 
 /*
@@ -151,7 +151,7 @@ static int icmp_esp_rewrite(struct sk_buff *skb, const struct icmp_esp *q, bool 
  * address, where inbound ESP translated to the inside host would no longer
  * find it: retire it, and the host's next packet starts a fresh one.
  */
-void ipsecnat_ct_null_snat(struct sk_buff *skb)
+static void ct_null_snat(struct sk_buff *skb)
 {
 	struct nf_nat_range2 range = { .flags = NF_NAT_RANGE_MAP_IPS };
 	enum ip_conntrack_info ctinfo;
@@ -169,6 +169,22 @@ void ipsecnat_ct_null_snat(struct sk_buff *skb)
 	range.min_addr.ip = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.ip;
 	range.max_addr.ip = range.min_addr.ip;
 	nf_nat_setup_info(ct, &range, NF_NAT_MANIP_SRC);
+}
+
+/*
+ * Translate a packet of a binding: outbound (@out) to the public address
+ * @addr, keeping MASQUERADE off its conntrack entry, or inbound to the
+ * inside host @addr. NF_DROP if the packet cannot be written.
+ */
+unsigned int ipsecnat_translate(struct ipsecnat_net *in, struct sk_buff *skb, bool out,
+				__be32 addr)
+{
+	if (rewrite_addr(skb, out, addr))
+		return NF_DROP;
+	if (out)
+		ct_null_snat(skb);
+	ipsecnat_count(in, out ? IPSECNAT_C_out_translated : IPSECNAT_C_in_translated);
+	return NF_ACCEPT;
 }
 
 bool ipsecnat_in_pool(const struct ipsecnat_pool *pool, __be32 addr)
@@ -216,11 +232,9 @@ unsigned int ipsecnat_out_esp(struct ipsecnat_net *in, struct sk_buff *skb,
 		    IPSECNAT_OK)
 			return NF_DROP;
 	}
-	if (ipsecnat_rewrite_addr(skb, true, sa->flow->pub))
+	if (ipsecnat_translate(in, skb, true, sa->flow->pub) != NF_ACCEPT)
 		return NF_DROP;
-	ipsecnat_ct_null_snat(skb);
 	ipsecnat_sa_touch(sa, skb->len);
-	ipsecnat_count(in, IPSECNAT_C_out_translated);
 	return NF_ACCEPT;
 }
 
@@ -237,7 +251,7 @@ static unsigned int outbound_esp(struct ipsecnat_net *in, struct sk_buff *skb,
 		flow = ipsecnat_flow_lookup(in, iph->saddr, iph->daddr);
 		if (!flow)
 			return XT_CONTINUE;
-		return ipsecnat_rewrite_addr(skb, true, flow->pub) ? NF_DROP : NF_ACCEPT;
+		return rewrite_addr(skb, true, flow->pub) ? NF_DROP : NF_ACCEPT;
 	}
 	spi = ipsecnat_esp_spi(skb, ip_hdrlen(skb));
 	if (!spi) {
@@ -260,7 +274,7 @@ static unsigned int outbound_icmp(struct ipsecnat_net *in, struct sk_buff *skb)
 		return XT_CONTINUE;
 	if (icmp_esp_rewrite(skb, &q, true, flow->pub))
 		return NF_DROP;
-	ipsecnat_ct_null_snat(skb);
+	ct_null_snat(skb);
 	ipsecnat_count(in, IPSECNAT_C_icmp_translated);
 	return NF_ACCEPT;
 }
@@ -330,10 +344,9 @@ unsigned int ipsecnat_in_esp(struct ipsecnat_net *in, struct sk_buff *skb, __be3
 		if (r != IPSECNAT_OK)
 			return ipsecnat_unlearned(r);
 	}
-	if (ipsecnat_rewrite_addr(skb, false, sa->flow->key.host))
+	if (ipsecnat_translate(in, skb, false, sa->flow->key.host) != NF_ACCEPT)
 		return NF_DROP;
 	ipsecnat_sa_touch(sa, skb->len);
-	ipsecnat_count(in, IPSECNAT_C_in_translated);
 	return NF_ACCEPT;
 }
 

@@ -182,15 +182,6 @@ static void ike_touch(struct ipsecnat_sa *sa, const struct ipsecnat_ports *ports
 	ipsecnat_sa_touch(sa, len);
 }
 
-static unsigned int translate_out(struct ipsecnat_net *in, struct sk_buff *skb, __be32 pub)
-{
-	if (ipsecnat_rewrite_addr(skb, true, pub))
-		return NF_DROP;
-	ipsecnat_ct_null_snat(skb);
-	ipsecnat_count(in, IPSECNAT_C_out_translated);
-	return NF_ACCEPT;
-}
-
 static unsigned int out_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 			    const struct xt_ipsecnat_tginfo *info,
 			    const struct net_device *out, const struct udp_msg *m)
@@ -220,7 +211,7 @@ static unsigned int out_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 	if (m->create_child)
 		ipsecnat_ike_rekey_seen(in, sa->flow);
 	ike_touch(sa, &m->ports, skb->len);
-	return translate_out(in, skb, sa->flow->pub);
+	return ipsecnat_translate(in, skb, true, sa->flow->pub);
 }
 
 /*
@@ -255,16 +246,8 @@ unsigned int ipsecnat_outbound_udp(struct ipsecnat_net *in, struct sk_buff *skb,
 		 * peer share the conntrack entry, so they leave as A too.
 		 */
 		f = ipsecnat_flow_lookup(in, iph->saddr, iph->daddr);
-		return f ? translate_out(in, skb, f->pub) : XT_CONTINUE;
+		return f ? ipsecnat_translate(in, skb, true, f->pub) : XT_CONTINUE;
 	}
-}
-
-static unsigned int translate_in(struct ipsecnat_net *in, struct sk_buff *skb, __be32 host)
-{
-	if (ipsecnat_rewrite_addr(skb, false, host))
-		return NF_DROP;
-	ipsecnat_count(in, IPSECNAT_C_in_translated);
-	return NF_ACCEPT;
 }
 
 /* Not for this box (transit), or someone else's here. */
@@ -298,7 +281,7 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 			return ipsecnat_unlearned(r);
 	}
 	ike_touch(sa, &m->ports, skb->len);
-	return translate_in(in, skb, sa->flow->key.host);
+	return ipsecnat_translate(in, skb, false, sa->flow->key.host);
 }
 
 /* A keepalive names no SA: only a slot with a single host can take it. */
@@ -314,7 +297,7 @@ static unsigned int in_keepalive(struct ipsecnat_net *in, struct sk_buff *skb)
 		ipsecnat_count(in, IPSECNAT_C_keepalive_dropped);
 		return NF_DROP;
 	}
-	return translate_in(in, skb, host);
+	return ipsecnat_translate(in, skb, false, host);
 }
 
 /* Inbound UDP to port 500 or 4500 (PREROUTING, before conntrack). */
