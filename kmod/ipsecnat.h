@@ -170,6 +170,12 @@ static inline struct ipsecnat_ike *ipsecnat_ike(struct ipsecnat_sa *sa)
 	return container_of(sa, struct ipsecnat_ike, sa);
 }
 
+/* The responder SPI of IKE SA @sa; 0 while the inside host used none. */
+static inline u64 ipsecnat_ike_spi_r(const struct ipsecnat_sa *sa)
+{
+	return READ_ONCE(container_of(sa, const struct ipsecnat_ike, sa)->spi_r);
+}
+
 /* An IKE SPI as one number, for showing and comparing. */
 static inline u64 ipsecnat_ike_spi(const __be32 *spi)
 {

@@ -97,7 +97,6 @@ static u8 sa_state(const struct ipsecnat_sa *sa)
 /* UDP ports (NAT-T ESP, IKE) and the IKE SPIs, where the SA has them. */
 static int sa_fill_udp(struct sk_buff *skb, const struct ipsecnat_sa *sa)
 {
-	const struct ipsecnat_ike *ike = container_of(sa, const struct ipsecnat_ike, sa);
 	__be16 host_port = READ_ONCE(sa->host_port);
 
 	if (host_port &&
@@ -108,7 +107,7 @@ static int sa_fill_udp(struct sk_buff *skb, const struct ipsecnat_sa *sa)
 		return 0;
 	if (nla_put_u64_64bit(skb, IPSECNAT_SA_IKE_SPI_I, ipsecnat_ike_spi(&sa->key.spi),
 			      IPSECNAT_SA_PAD) ||
-	    nla_put_u64_64bit(skb, IPSECNAT_SA_IKE_SPI_R, READ_ONCE(ike->spi_r),
+	    nla_put_u64_64bit(skb, IPSECNAT_SA_IKE_SPI_R, ipsecnat_ike_spi_r(sa),
 			      IPSECNAT_SA_PAD))
 		return -EMSGSIZE;
 	return 0;

@@ -86,7 +86,7 @@ static void sas_show_dir(struct seq_file *seq, struct ipsecnat_net *in, enum ips
 		if (dir == IPSECNAT_IKE)
 			seq_printf(seq, "spi_i=0x%016llx spi_r=0x%016llx ",
 				   ipsecnat_ike_spi(&sa->key.spi),
-				   READ_ONCE(ipsecnat_ike(sa)->spi_r));
+				   ipsecnat_ike_spi_r(sa));
 		else
 			seq_printf(seq, "spi=0x%08x ", ntohl(sa->key.spi));
 		if (READ_ONCE(sa->host_port))
@@ -105,7 +105,6 @@ static void sas_show_dir(struct seq_file *seq, struct ipsecnat_net *in, enum ips
 static int sas_show(struct seq_file *seq, void *v)
 {
 	struct ipsecnat_net *in = ipsecnat_pernet(seq_file_single_net(seq));
-
 	int dir;
 
 	for (dir = 0; dir < IPSECNAT_NR_DIRS; dir++)

@@ -155,7 +155,7 @@ bool ipsecnat_sa_pending(const struct ipsecnat_sa *sa)
 	case IPSECNAT_OUT:
 		return !ipsecnat_sa_answered(sa);
 	case IPSECNAT_IKE:
-		return !READ_ONCE(container_of(sa, const struct ipsecnat_ike, sa)->spi_r);
+		return !ipsecnat_ike_spi_r(sa);
 	}
 	return false;
 }

@@ -206,7 +206,7 @@ static unsigned int out_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 			return NF_DROP;
 	}
 	/* the responder SPI the host uses is the one the SA has from now on */
-	if (m->spi_r && !READ_ONCE(ipsecnat_ike(sa)->spi_r))
+	if (m->spi_r && !ipsecnat_ike_spi_r(sa))
 		WRITE_ONCE(ipsecnat_ike(sa)->spi_r, m->spi_r);
 	if (m->create_child)
 		ipsecnat_ike_rekey_seen(in, sa->flow);
@@ -267,7 +267,7 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 
 	sa = ipsecnat_ike_lookup(in, iph->daddr, iph->saddr, m->spi_i);
 	if (sa) {
-		spi_r = READ_ONCE(ipsecnat_ike(sa)->spi_r);
+		spi_r = ipsecnat_ike_spi_r(sa);
 		if (spi_r && m->spi_r && spi_r != m->spi_r) {
 			ipsecnat_count(in, IPSECNAT_C_ike_mismatch);
 			return NF_DROP;
