@@ -3,7 +3,7 @@
 # make            build kmod/ipsecnat.ko, userspace/ipsecnat, userspace/libxt_IPSECNAT.so
 # make deps       install the Debian packages needed (scripts/setup)
 # make check      boot the Debian kernel under QEMU and run selftests/*.sh
-# make check T=x  run only selftests/x.sh
+# make check T=x  run only selftests/x.sh (T=x,y,z: several)
 # make demo       boot the VM and show the problem and the fix
 # make vm         interactive guest shell with the module loaded
 # make bench      benchmark (bench/results/)

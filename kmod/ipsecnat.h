@@ -12,17 +12,14 @@
  *            IKE SA keyed (A, P, initiator SPI), both directions
  *          ESP may be plain or UDP-encapsulated (NAT-T); see udp.c.
  *
- * Learning rule: an inbound SPI nobody knows goes to the slot's pending
- * flow (the one flow whose newest outbound SA is still unanswered), else to
- * the only flow on the slot (peer-initiated rekey), else nowhere. A second
- * flow with an unanswered SA on a claimed slot is held back (dropped and
- * counted) until the first is answered or its pending window passes, so the
- * gateway never has to guess between two hosts.
+ * Learning inbound SPIs is the policy of learn.c; its rules are written
+ * there, top to bottom, as README "How learning works" states them.
  */
 #ifndef _IPSECNAT_H
 #define _IPSECNAT_H
 
 #include <linux/rhashtable.h>
+#include <linux/ratelimit.h>
 #include <linux/workqueue.h>
 #include <linux/percpu.h>
 #include <linux/skbuff.h>
@@ -38,10 +35,10 @@
 enum ipsecnat_counter {
 	IPSECNAT_C_out_translated,	/* outbound ESP rewritten to A */
 	IPSECNAT_C_in_translated,	/* inbound ESP rewritten to H */
-	IPSECNAT_C_learned,		/* inbound SPI learned (pending flow) */
-	IPSECNAT_C_rekey_peer,		/* inbound SPI learned (only flow) */
-	IPSECNAT_C_held_back,		/* outbound held: slot claimed */
-	IPSECNAT_C_ambiguous,		/* inbound SPI, several flows: dropped */
+	IPSECNAT_C_learned,		/* inbound SPI learned: the only candidate */
+	IPSECNAT_C_rekey_peer,		/* inbound SPI learned: the only flow on its slot */
+	IPSECNAT_C_held_back,		/* outbound new SA held: another flow's turn */
+	IPSECNAT_C_ambiguous,		/* inbound SPI held: owner not certain yet */
 	IPSECNAT_C_unknown_spi,		/* inbound SPI, no flow: untouched */
 	IPSECNAT_C_local_spi,		/* inbound SPI of a local xfrm state */
 	IPSECNAT_C_spi_conflict,	/* outbound SPI owned by another host */
@@ -57,6 +54,11 @@ enum ipsecnat_counter {
 	IPSECNAT_C_ike_mismatch,	/* inbound IKE, responder SPI not the SA's: dropped */
 	IPSECNAT_C_keepalive_dropped,	/* inbound NAT-keepalive, several hosts: dropped */
 	IPSECNAT_C_port_in_use,		/* port not preserved: the gateway uses it */
+	IPSECNAT_C_learned_pair,	/* inbound SPI learned: fresh pair with a new outbound SA */
+	IPSECNAT_C_learned_ike,		/* inbound SPI learned: the flow in an IKE exchange */
+	IPSECNAT_C_ike_paced,		/* IKE request dropped: another flow's exchange first */
+	IPSECNAT_C_strangers_full,	/* unknown SPI not noted: the slot's table is full */
+	IPSECNAT_C_foreign_iface,	/* unknown SPI from an interface without the address */
 	IPSECNAT_C_MAX
 };
 
@@ -76,9 +78,24 @@ struct ipsecnat_settings {
 struct ipsecnat_slot;
 struct ipsecnat_host;
 
+#define IPSECNAT_IKE_PORT	500
+#define IPSECNAT_NATT_PORT	4500
+
+/* UDP ports of NAT-T or IKE traffic: the inside host's and the peer's. */
+struct ipsecnat_ports {
+	__be16 host;
+	__be16 peer;
+};
+
 struct ipsecnat_flow_key {
 	__be32 host;
 	__be32 peer;
+};
+
+/* Per flow and direction (out, in): the SA that carried the last packet. */
+struct ipsecnat_flow_use {
+	unsigned long gen;		/* its creation order */
+	unsigned long since;		/* jiffies it became the one in use */
 };
 
 struct ipsecnat_flow {
@@ -86,12 +103,20 @@ struct ipsecnat_flow {
 	struct ipsecnat_flow_key key;
 	__be32 pub;
 	unsigned int nr_sas;
-	unsigned long learn_gen;	/* generation of the newest inbound SA */
+	bool dead;			/* unhashed, freed after RCU; under the lock */
 	bool in_unpaired;		/* it came first, without a claim; under the lock */
+	bool fwd_unanswered;		/* made by a forward, the server never sent */
+	unsigned long learn_gen;	/* generation of the newest inbound SA */
+	unsigned long out_gen;		/* generation of the newest outbound SA */
+	unsigned long in_last;		/* jiffies of the last inbound packet, 0: none */
+	unsigned long fresh_at;		/* first packet of the newest outbound SA, 0: none */
+	unsigned long ike_at;		/* last child-creating IKE message, 0: none */
+	unsigned long multi_until;	/* uses several SAs at once until then, 0: no */
 	__be32 last_spi[3];		/* SPI used last, by enum ipsecnat_dir */
+	struct ipsecnat_flow_use use[2];	/* IPSECNAT_OUT, IPSECNAT_IN */
 	struct ipsecnat_slot *slot;
 	struct ipsecnat_host *hostent;
-	struct hlist_node slot_list;	/* slot->flows, under the netns lock */
+	struct hlist_node slot_list;	/* slot->flows: RCU, written under the lock */
 	struct rcu_head rcu;
 };
 
@@ -100,19 +125,48 @@ struct ipsecnat_slot_key {
 	__be32 pub;
 };
 
+/*
+ * An inbound SPI nobody has bound yet, noted while its owner is unknown.
+ * Only one that shows a live SA (rising sequence numbers) is ever bound.
+ */
+struct ipsecnat_stranger {
+	__be32 peer;
+	__be32 spi;
+	u32 seq;			/* highest sequence number seen */
+	u16 pkts;			/* packets in sequence, capped */
+	bool fresh;			/* started with a new SA's sequence numbers */
+	struct ipsecnat_ports ports;	/* NAT-T ports; 0 for plain ESP */
+	unsigned long first;		/* jiffies of its first packet */
+	unsigned long last;
+	unsigned long checked;		/* last time its owner was looked for */
+};
+
+#define IPSECNAT_STRANGERS	16
+
+struct ipsecnat_strangers {
+	spinlock_t lock;		/* the entries; taken without the netns lock */
+	struct ipsecnat_stranger s[IPSECNAT_STRANGERS];
+};
+
+/*
+ * A turn: the one flow of a slot that may, for a bounded time, be in
+ * transition (an unanswered new outbound SA, or a child-creating IKE
+ * exchange). Under the netns lock; cleared when the flow dies.
+ */
+struct ipsecnat_turn {
+	struct ipsecnat_flow *flow;
+	unsigned long since;
+	bool waiting;			/* another flow was refused meanwhile */
+};
+
 struct ipsecnat_slot {
 	struct rhash_head node;
 	struct ipsecnat_slot_key key;
-	struct ipsecnat_flow __rcu *pending;
-	unsigned long pending_since;
-	unsigned long last_hold;	/* jiffies another flow was held */
-	struct ipsecnat_flow *yielded;	/* owner whose claim ran out ... */
-	unsigned long yield_until;	/* ... waits until then */
-	unsigned int nr_flows;
+	unsigned int nr_flows;		/* under the lock, read under RCU */
 	struct hlist_head flows;
-	struct ipsecnat_flow *ike_rekey;	/* last flow with a CREATE_CHILD_SA ... */
-	unsigned long ike_rekey_since;		/* ... then */
-	bool ike_rekey_many;			/* another one did too, in the window */
+	struct ipsecnat_turn out_turn;
+	struct ipsecnat_turn ike_turn;
+	struct ipsecnat_strangers strangers;
 	struct rcu_head rcu;
 };
 
@@ -120,6 +174,7 @@ struct ipsecnat_host {
 	struct rhash_head node;
 	__be32 addr;
 	unsigned int nr_sas;
+	unsigned int nr_fwd_unanswered;	/* flows of forwards it never answered */
 	struct rcu_head rcu;
 };
 
@@ -187,8 +242,12 @@ struct ipsecnat_fwd {
 	struct rhash_head node;
 	__be32 pub;
 	__be32 server;
+	struct ipsecnat_strangers strangers;	/* from peers nobody talks to */
 	struct rcu_head rcu;
 };
+
+/* Flows a forward made whose server never answered, per server. */
+#define IPSECNAT_FWD_UNANSWERED	32
 
 #define IPSECNAT_MAX_FWDS	256
 
@@ -204,6 +263,8 @@ struct ipsecnat_net {
 	unsigned long gen;		/* under lock */
 	struct ipsecnat_settings set;
 	struct ipsecnat_stats __percpu *stats;
+	struct ratelimit_state notify_rs;	/* held/refused/ambiguous events */
+	atomic_t nr_rules;		/* IPSECNAT rules; none: the hook is idle */
 	struct delayed_work gc_work;
 	struct rhashtable_iter gc_iter;	/* where the collector goes on */
 	int gc_dir;
@@ -212,6 +273,7 @@ struct ipsecnat_net {
 };
 
 extern unsigned int ipsecnat_net_id;
+unsigned int ipsecnat_default_max_sas(void);
 
 static inline struct ipsecnat_net *ipsecnat_pernet(struct net *net)
 {
@@ -223,10 +285,16 @@ static inline void ipsecnat_count(struct ipsecnat_net *in, enum ipsecnat_counter
 	this_cpu_inc(in->stats->c[c]);
 }
 
+/* Events that a flood could repeat are limited per namespace. */
+static inline bool ipsecnat_notify_ratelimit(struct ipsecnat_net *in)
+{
+	return __ratelimit(&in->notify_rs);
+}
+
 void ipsecnat_stats_sum(struct ipsecnat_net *in, struct ipsecnat_stats *sum);
 extern const char *const ipsecnat_counter_names[IPSECNAT_C_MAX];
 
-/* table.c */
+/* table.c: storage of SAs, flows, slots, hosts and forwards; GC */
 int ipsecnat_tables_init(struct ipsecnat_net *in);
 void ipsecnat_tables_destroy(struct ipsecnat_net *in);
 struct ipsecnat_sa *ipsecnat_sa_lookup(struct ipsecnat_net *in, enum ipsecnat_dir dir,
@@ -234,9 +302,10 @@ struct ipsecnat_sa *ipsecnat_sa_lookup(struct ipsecnat_net *in, enum ipsecnat_di
 struct ipsecnat_sa *ipsecnat_ike_lookup(struct ipsecnat_net *in, __be32 pub, __be32 peer,
 					const __be32 *spi_i);
 struct ipsecnat_flow *ipsecnat_flow_lookup(struct ipsecnat_net *in, __be32 host, __be32 peer);
+struct ipsecnat_slot *ipsecnat_slot_lookup(struct ipsecnat_net *in, __be32 peer, __be32 pub);
+struct ipsecnat_fwd *ipsecnat_fwd_lookup(struct ipsecnat_net *in, __be32 pub);
 bool ipsecnat_sa_answered(const struct ipsecnat_sa *sa);
 bool ipsecnat_sa_pending(const struct ipsecnat_sa *sa);
-bool ipsecnat_claim(struct ipsecnat_net *in, struct ipsecnat_flow *flow);
 
 /* Outcome of creating or learning an SA. */
 enum ipsecnat_result {
@@ -257,35 +326,26 @@ struct ipsecnat_pool {
 	__be32 max_addr;
 };
 
-#define IPSECNAT_IKE_PORT	500
-#define IPSECNAT_NATT_PORT	4500
-
-/* UDP ports of NAT-T or IKE traffic: the inside host's and the peer's. */
-struct ipsecnat_ports {
-	__be16 host;
-	__be16 peer;
-};
+/* Internal to table.c and learn.c; all under the netns lock. */
+struct ipsecnat_flow *ipsecnat_flow_for_out(struct ipsecnat_net *in, __be32 host,
+					    __be32 peer, const struct ipsecnat_pool *pool);
+struct ipsecnat_flow *ipsecnat_flow_get(struct ipsecnat_net *in, __be32 host, __be32 peer,
+					__be32 pub);
+void ipsecnat_flow_release(struct ipsecnat_net *in, struct ipsecnat_flow *f);
+struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flow *f,
+				    enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
+				    const struct ipsecnat_ports *ports);
 
 enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host,
 					    __be32 peer, __be32 spi,
 					    const struct ipsecnat_ports *ports,
 					    const struct ipsecnat_pool *pool,
 					    struct ipsecnat_sa **res);
-enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
-					  __be32 peer, __be32 spi,
-					  const struct ipsecnat_ports *ports,
-					  struct ipsecnat_sa **res);
 enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 host,
 					     __be32 peer, const __be32 *spi_i,
 					     const struct ipsecnat_ports *ports,
 					     const struct ipsecnat_pool *pool,
 					     struct ipsecnat_sa **res);
-enum ipsecnat_result ipsecnat_ike_learn_in(struct ipsecnat_net *in, __be32 pub,
-					   __be32 peer, const __be32 *spi_i, u64 spi_r,
-					   const struct ipsecnat_ports *ports,
-					   struct ipsecnat_sa **res);
-__be32 ipsecnat_slot_only_host(struct ipsecnat_net *in, __be32 peer, __be32 pub);
-void ipsecnat_ike_rekey_seen(struct ipsecnat_net *in, struct ipsecnat_flow *f);
 typedef bool (*ipsecnat_match_fn)(struct ipsecnat_net *in, const struct ipsecnat_sa *sa,
 				  const void *arg);
 unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,
@@ -294,14 +354,44 @@ void ipsecnat_flush_pub(struct ipsecnat_net *in, __be32 pub);
 void ipsecnat_gc_work(struct work_struct *work);
 void ipsecnat_gc_stop(struct ipsecnat_net *in);
 
+/* learn.c: whose inbound SPI is it (README "How learning works") */
+
+/* An inbound ESP packet nobody has bound: its SPI, sequence number, ports. */
+struct ipsecnat_esp_seen {
+	__be32 pub, peer, spi;
+	u32 seq;
+	const struct ipsecnat_ports *ports;	/* NULL for plain ESP */
+	const struct net_device *dev;		/* where it arrived */
+};
+
+enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
+					const struct ipsecnat_esp_seen *p,
+					struct ipsecnat_sa **res);
+enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, __be32 pub,
+					__be32 peer, const __be32 *spi_i, u64 spi_r,
+					const struct ipsecnat_ports *ports,
+					struct ipsecnat_sa **res);
+bool ipsecnat_out_turn(struct ipsecnat_net *in, struct ipsecnat_flow *f);
+bool ipsecnat_out_turn_locked(struct ipsecnat_net *in, struct ipsecnat_flow *f);
+bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool request);
+void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer);
+void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f);
+struct ipsecnat_flow *ipsecnat_slot_only_flow(const struct ipsecnat_slot *slot);
+void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
+			  unsigned long now);
+
 static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 {
+	struct ipsecnat_flow *f = sa->flow;
 	unsigned long now = jiffies;
 
 	if (READ_ONCE(sa->lastuse) != now)
 		WRITE_ONCE(sa->lastuse, now);
-	if (READ_ONCE(sa->flow->last_spi[sa->dir]) != sa->key.spi)
-		WRITE_ONCE(sa->flow->last_spi[sa->dir], sa->key.spi);
+	/* 0 means "never"; a packet exactly at jiffies 0 counts one tick later */
+	if (sa->dir == IPSECNAT_IN && READ_ONCE(f->in_last) != (now ?: 1))
+		WRITE_ONCE(f->in_last, now ?: 1);
+	if (READ_ONCE(f->last_spi[sa->dir]) != sa->key.spi)
+		ipsecnat_flow_switch(f, sa, now);
 	atomic64_inc(&sa->packets);
 	atomic64_add(len, &sa->bytes);
 }

@@ -16,21 +16,58 @@
  * kept past it anyway while it is its flow's newest and conntrack still
  * tracks the flow.
  */
-static unsigned int max_sas = 65536;
-module_param(max_sas, uint, 0644);
-MODULE_PARM_DESC(max_sas, "SAs per network namespace (default 65536)");
-static unsigned int max_sas_per_host = 1024;
-module_param(max_sas_per_host, uint, 0644);
-MODULE_PARM_DESC(max_sas_per_host, "SAs per inside host (default 1024)");
-static unsigned int pending_window = 5;
-module_param(pending_window, uint, 0644);
-MODULE_PARM_DESC(pending_window, "seconds one host may wait for its inbound SPI before another host may learn (default 5)");
-static unsigned int pending_timeout = 30;
-module_param(pending_timeout, uint, 0644);
-MODULE_PARM_DESC(pending_timeout, "idle seconds before an unanswered outbound SA is dropped (default 30)");
-static unsigned int established_timeout = 600;
-module_param(established_timeout, uint, 0644);
-MODULE_PARM_DESC(established_timeout, "idle seconds before an answered SA is dropped (default 600)");
+struct ipsecnat_param {
+	unsigned int *value;
+	unsigned int max;	/* as the netlink policy allows; 0 is never valid */
+};
+
+static int ipsecnat_param_set(const char *val, const struct kernel_param *kp)
+{
+	const struct ipsecnat_param *p = kp->arg;
+	unsigned int v;
+	int err;
+
+	err = kstrtouint(val, 0, &v);
+	if (err)
+		return err;
+	if (!v || v > p->max)
+		return -ERANGE;
+	WRITE_ONCE(*p->value, v);
+	return 0;
+}
+
+static int ipsecnat_param_get(char *buf, const struct kernel_param *kp)
+{
+	const struct ipsecnat_param *p = kp->arg;
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*p->value));
+}
+
+static const struct kernel_param_ops ipsecnat_param_ops = {
+	.set = ipsecnat_param_set,
+	.get = ipsecnat_param_get,
+};
+
+#define IPSECNAT_PARAM(name, def, maximum, desc)				\
+	static unsigned int name = def;					\
+	static struct ipsecnat_param name##_param = { &name, maximum };		\
+	module_param_cb(name, &ipsecnat_param_ops, &name##_param, 0644);	\
+	MODULE_PARM_DESC(name, desc)
+
+IPSECNAT_PARAM(max_sas, 65536, 1 << 24, "SAs per network namespace (default 65536)");
+IPSECNAT_PARAM(max_sas_per_host, 1024, 1 << 24, "SAs per inside host (default 1024)");
+IPSECNAT_PARAM(pending_window, 5, 3600,
+	       "seconds one host's new SA may hold its (peer, address) turn (default 5)");
+IPSECNAT_PARAM(pending_timeout, 30, 86400,
+	       "idle seconds before an unanswered SA is dropped (default 30)");
+IPSECNAT_PARAM(established_timeout, 600, 604800,
+	       "idle seconds before an answered SA is dropped (default 600)");
+
+/* Namespaces other than the initial one may not raise their caps past this. */
+unsigned int ipsecnat_default_max_sas(void)
+{
+	return READ_ONCE(max_sas);
+}
 
 unsigned int ipsecnat_net_id __read_mostly;
 
@@ -41,6 +78,7 @@ static int __net_init ipsecnat_net_init(struct net *net)
 
 	in->net = net;
 	spin_lock_init(&in->lock);
+	ratelimit_state_init(&in->notify_rs, 5 * HZ, 10);
 	in->set.max_sas = READ_ONCE(max_sas);
 	in->set.max_sas_per_host = READ_ONCE(max_sas_per_host);
 	in->set.pending_window = READ_ONCE(pending_window) * HZ;

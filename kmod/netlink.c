@@ -66,7 +66,7 @@ static int filter_parse(const struct nlattr *nest, struct sa_filter *f,
 	err = nla_parse_nested(tb, IPSECNAT_SA_MAX, nest, sa_policy, extack);
 	if (err)
 		return err;
-	for (i = IPSECNAT_SA_DIR; i <= IPSECNAT_SA_STATE; i++)
+	for (i = IPSECNAT_SA_DIR; i <= IPSECNAT_SA_STATIC; i++)
 		if (tb[i])
 			f->has |= BIT(i);
 	if (tb[IPSECNAT_SA_DIR])
@@ -122,7 +122,8 @@ static bool filter_match(const struct sa_filter *f, const struct ipsecnat_sa *sa
 	       (!(f->has & BIT(IPSECNAT_SA_PEER)) || f->peer == fl->key.peer) &&
 	       (!(f->has & BIT(IPSECNAT_SA_PUB)) || f->pub == fl->pub) &&
 	       (!(f->has & BIT(IPSECNAT_SA_SPI)) || f->spi == sa->key.spi) &&
-	       (!(f->has & BIT(IPSECNAT_SA_STATE)) || f->state == sa_state(sa));
+	       (!(f->has & BIT(IPSECNAT_SA_STATE)) || f->state == sa_state(sa)) &&
+	       (!(f->has & BIT(IPSECNAT_SA_STATIC)) || sa->is_static);
 }
 
 static bool filter_matches(struct ipsecnat_net *in, const struct ipsecnat_sa *sa,
@@ -312,10 +313,12 @@ static int fill_stats(struct sk_buff *msg, struct ipsecnat_net *in, const void *
 	nest = nla_nest_start(msg, IPSECNAT_A_STATS);
 	if (!nest)
 		return -EMSGSIZE;
-	/* enum ipsecnat_stat is enum ipsecnat_counter shifted by one */
-	BUILD_BUG_ON(ARRAY_SIZE(sum.c) + 1 != IPSECNAT_STAT_PAD);
+	/* enum ipsecnat_stat is enum ipsecnat_counter shifted by one, and by two past PAD */
+	BUILD_BUG_ON(IPSECNAT_C_port_in_use + 2 != IPSECNAT_STAT_PAD);
+	BUILD_BUG_ON(IPSECNAT_C_MAX + 1 != IPSECNAT_STAT_MAX);
 	for (i = 0; i < IPSECNAT_C_MAX; i++)
-		if (nla_put_u64_64bit(msg, i + 1, sum.c[i], IPSECNAT_STAT_PAD))
+		if (nla_put_u64_64bit(msg, i + 1 + (i + 1 >= IPSECNAT_STAT_PAD), sum.c[i],
+				      IPSECNAT_STAT_PAD))
 			return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;
@@ -366,6 +369,16 @@ static int settings_set_doit(struct sk_buff *skb, struct genl_info *info)
 			       settings_policy, info->extack);
 	if (err)
 		return err;
+	/* memory is the host's: only its initial namespace may go past the module's caps */
+	if (!net_eq(genl_info_net(info), &init_net) &&
+	    ((tb[IPSECNAT_SET_MAX_SAS] &&
+	      nla_get_u32(tb[IPSECNAT_SET_MAX_SAS]) > ipsecnat_default_max_sas()) ||
+	     (tb[IPSECNAT_SET_MAX_SAS_PER_HOST] &&
+	      nla_get_u32(tb[IPSECNAT_SET_MAX_SAS_PER_HOST]) > ipsecnat_default_max_sas()))) {
+		NL_SET_ERR_MSG(info->extack,
+			       "above the module's max_sas: only the initial namespace may raise it");
+		return -EPERM;
+	}
 	spin_lock_bh(&in->lock);
 	if (tb[IPSECNAT_SET_MAX_SAS])
 		WRITE_ONCE(s->max_sas, nla_get_u32(tb[IPSECNAT_SET_MAX_SAS]));

@@ -160,11 +160,13 @@ static void ct_null_snat(struct sk_buff *skb)
 	ct = nf_ct_get(skb, &ctinfo);
 	if (!ct)
 		return;
-	if (test_bit(IPS_SRC_NAT_BIT, &ct->status)) {
-		nf_ct_kill(ct);
+	if (nf_ct_is_confirmed(ct)) {
+		if (test_bit(IPS_SRC_NAT_BIT, &ct->status))
+			nf_ct_kill(ct);
 		return;
 	}
-	if (nf_ct_is_confirmed(ct) || nf_nat_initialized(ct, NF_NAT_MANIP_SRC))
+	/* unconfirmed and already NATed (an nft nat chain ran first): leave it */
+	if (nf_nat_initialized(ct, NF_NAT_MANIP_SRC))
 		return;
 	range.min_addr.ip = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.ip;
 	range.max_addr.ip = range.min_addr.ip;
@@ -210,13 +212,6 @@ unsigned int ipsecnat_out_esp(struct ipsecnat_net *in, struct sk_buff *skb,
 	if (sa) {
 		if (sa->flow->key.host != host) {
 			ipsecnat_count(in, IPSECNAT_C_spi_conflict);
-			return NF_DROP;
-		}
-		if (!ipsecnat_sa_answered(sa) && !ipsecnat_claim(in, sa->flow)) {
-			ipsecnat_count(in, IPSECNAT_C_held_back);
-			if (net_ratelimit())
-				ipsecnat_notify(in, IPSECNAT_EV_HELD, IPSECNAT_OUT, host,
-						peer, spi);
 			return NF_DROP;
 		}
 	} else {
@@ -285,8 +280,13 @@ unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
 {
 	struct ipsecnat_net *in = ipsecnat_pernet(net);
 
-	/* the gateway's own IPsec (no input interface) is not ours */
-	if (!skb->skb_iif || READ_ONCE(in->dying))
+	/*
+	 * The gateway's own IPsec is not ours: locally made packets (no input
+	 * interface), and ESP its own xfrm states made of forwarded traffic
+	 * (skb_iif survives the transform).
+	 */
+	if (!skb->skb_iif || (IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED) ||
+	    READ_ONCE(in->dying))
 		return XT_CONTINUE;
 	switch (ip_hdr(skb)->protocol) {
 	case IPPROTO_ESP:
@@ -300,16 +300,28 @@ unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
 	return XT_CONTINUE;
 }
 
+/* An SA of the gateway's own for @spi to @daddr, whatever its mark (VTI, XFRM interfaces). */
 static bool local_spi(struct net *net, __be32 daddr, __be32 spi)
 {
-	xfrm_address_t a = { .a4 = daddr };
 	struct xfrm_state *x;
+	bool mine;
 
-	x = xfrm_state_lookup(net, 0, &a, spi, IPPROTO_ESP, AF_INET);
+	x = xfrm_state_lookup_byspi(net, spi, AF_INET);
 	if (!x)
 		return false;
+	mine = x->id.daddr.a4 == daddr;
 	xfrm_state_put(x);
-	return true;
+	return mine;
+}
+
+/* ESP sequence number at @off (after the SPI); 0 when truncated. */
+static u32 esp_seq(const struct sk_buff *skb, unsigned int off)
+{
+	struct ip_esp_hdr _esph;
+	const struct ip_esp_hdr *esph;
+
+	esph = skb_header_pointer(skb, off, sizeof(_esph), &_esph);
+	return esph ? ntohl(esph->seq_no) : 0;
 }
 
 /*
@@ -321,6 +333,7 @@ unsigned int ipsecnat_in_esp(struct ipsecnat_net *in, struct sk_buff *skb, __be3
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	__be32 pub = iph->daddr, peer = iph->saddr;
+	struct ipsecnat_esp_seen seen;
 	enum ipsecnat_result r;
 	struct ipsecnat_sa *sa;
 
@@ -340,7 +353,11 @@ unsigned int ipsecnat_in_esp(struct ipsecnat_net *in, struct sk_buff *skb, __be3
 		}
 		if (ports && ipsecnat_udp_taken(in, skb))
 			return NF_ACCEPT;
-		r = ipsecnat_sa_learn_in(in, pub, peer, spi, ports, &sa);
+		seen = (struct ipsecnat_esp_seen) {
+			.pub = pub, .peer = peer, .spi = spi, .ports = ports, .dev = skb->dev,
+			.seq = esp_seq(skb, ip_hdrlen(skb) + (ports ? sizeof(struct udphdr) : 0)),
+		};
+		r = ipsecnat_learn_esp(in, &seen, &sa);
 		if (r != IPSECNAT_OK)
 			return ipsecnat_unlearned(r);
 	}
@@ -389,8 +406,9 @@ static unsigned int ipsecnat_prerouting(void *priv, struct sk_buff *skb,
 {
 	struct ipsecnat_net *in = ipsecnat_pernet(state->net);
 
-	/* nothing bound and nothing to forward: not ours */
-	if ((!atomic_read(&in->nr_sas) && !atomic_read(&in->fwds.nelems)) ||
+	/* no rule, or nothing bound and nothing to forward: not ours */
+	if (!atomic_read(&in->nr_rules) ||
+	    (!atomic_read(&in->nr_sas) && !atomic_read(&in->fwds.nelems)) ||
 	    READ_ONCE(in->dying))
 		return NF_ACCEPT;
 	switch (ip_hdr(skb)->protocol) {

@@ -30,6 +30,11 @@ const char *const ipsecnat_counter_names[IPSECNAT_C_MAX] = {
 	[IPSECNAT_C_ike_mismatch] = "ike_mismatch",
 	[IPSECNAT_C_keepalive_dropped] = "keepalive_dropped",
 	[IPSECNAT_C_port_in_use] = "port_in_use",
+	[IPSECNAT_C_learned_pair] = "learned_pair",
+	[IPSECNAT_C_learned_ike] = "learned_ike",
+	[IPSECNAT_C_ike_paced] = "ike_paced",
+	[IPSECNAT_C_strangers_full] = "strangers_full",
+	[IPSECNAT_C_foreign_iface] = "foreign_iface",
 };
 
 void ipsecnat_stats_sum(struct ipsecnat_net *in, struct ipsecnat_stats *sum)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ipsecnat binding tables: SAs, flows, slots and hosts of one netns.
+ * ipsecnat binding tables: SAs, flows, slots, hosts and forwards of one
+ * netns, and their garbage collector. Who owns an inbound SPI is decided
+ * in learn.c; this file only stores what it decides.
  *
  * Readers (the packet path) use RCU only. Every change takes the netns lock;
  * that lock is per namespace and is taken only when state changes (a new SA,
@@ -129,11 +131,16 @@ struct ipsecnat_flow *ipsecnat_flow_lookup(struct ipsecnat_net *in, __be32 host,
 	return rhashtable_lookup(&in->flows, &key, flow_params);
 }
 
-static struct ipsecnat_slot *slot_lookup(struct ipsecnat_net *in, __be32 peer, __be32 pub)
+struct ipsecnat_slot *ipsecnat_slot_lookup(struct ipsecnat_net *in, __be32 peer, __be32 pub)
 {
 	struct ipsecnat_slot_key key = { .peer = peer, .pub = pub };
 
 	return rhashtable_lookup(&in->slots, &key, slot_params);
+}
+
+struct ipsecnat_fwd *ipsecnat_fwd_lookup(struct ipsecnat_net *in, __be32 pub)
+{
+	return rhashtable_lookup(&in->fwds, &pub, fwd_params);
 }
 
 /*
@@ -146,74 +153,21 @@ bool ipsecnat_sa_answered(const struct ipsecnat_sa *sa)
 }
 
 /*
- * Pending: an outbound SA not answered yet, or an IKE SA whose inside host
- * has not used a responder SPI yet. Pending SAs live pending_timeout.
+ * Pending: an outbound SA not answered yet, an IKE SA whose inside host
+ * has not used a responder SPI yet, or an inbound SA a forward gave to a
+ * server that never answered. Pending SAs live pending_timeout.
  */
 bool ipsecnat_sa_pending(const struct ipsecnat_sa *sa)
 {
 	switch (sa->dir) {
 	case IPSECNAT_OUT:
 		return !ipsecnat_sa_answered(sa);
+	case IPSECNAT_IN:
+		return READ_ONCE(sa->flow->fwd_unanswered);
 	case IPSECNAT_IKE:
 		return !ipsecnat_ike_spi_r(sa);
 	}
 	return false;
-}
-
-static bool claim_live(const struct ipsecnat_net *in, const struct ipsecnat_slot *slot)
-{
-	return time_before(jiffies, slot->pending_since + in->set.pending_window);
-}
-
-/*
- * May @flow start an unanswered SA on its slot? Under the netns lock.
- * One flow at a time holds the claim; a claim lasts pending_window. An
- * owner whose window ran out while another flow was held yields for one
- * window so the held flow gets its turn.
- */
-static bool claim_locked(struct ipsecnat_net *in, struct ipsecnat_flow *flow)
-{
-	struct ipsecnat_slot *slot = flow->slot;
-	struct ipsecnat_flow *cur;
-	unsigned long now = jiffies;
-
-	cur = rcu_dereference_protected(slot->pending, lockdep_is_held(&in->lock));
-	if (cur && cur != flow && claim_live(in, slot))
-		goto hold;
-	if (cur == flow) {
-		if (claim_live(in, slot))
-			return true;
-		if (time_after(slot->last_hold, slot->pending_since)) {
-			RCU_INIT_POINTER(slot->pending, NULL);
-			slot->yielded = flow;
-			slot->yield_until = now + in->set.pending_window;
-			goto hold;
-		}
-	} else if (slot->yielded == flow && time_before(now, slot->yield_until)) {
-		goto hold;
-	}
-	rcu_assign_pointer(slot->pending, flow);
-	slot->pending_since = now;
-	return true;
-
-hold:
-	slot->last_hold = now;
-	return false;
-}
-
-bool ipsecnat_claim(struct ipsecnat_net *in, struct ipsecnat_flow *flow)
-{
-	struct ipsecnat_slot *slot = flow->slot;
-	bool ok;
-
-	if (rcu_access_pointer(slot->pending) == flow &&
-	    time_before(jiffies, READ_ONCE(slot->pending_since) + in->set.pending_window))
-		return true;
-
-	spin_lock_bh(&in->lock);
-	ok = claim_locked(in, flow);
-	spin_unlock_bh(&in->lock);
-	return ok;
 }
 
 static struct ipsecnat_host *host_get(struct ipsecnat_net *in, __be32 addr)
@@ -246,7 +200,7 @@ static struct ipsecnat_slot *slot_get(struct ipsecnat_net *in, __be32 peer, __be
 {
 	struct ipsecnat_slot *s;
 
-	s = slot_lookup(in, peer, pub);
+	s = ipsecnat_slot_lookup(in, peer, pub);
 	if (s)
 		return s;
 	s = kzalloc(sizeof(*s), GFP_ATOMIC);
@@ -254,6 +208,7 @@ static struct ipsecnat_slot *slot_get(struct ipsecnat_net *in, __be32 peer, __be
 		return NULL;
 	s->key.peer = peer;
 	s->key.pub = pub;
+	spin_lock_init(&s->strangers.lock);
 	if (rhashtable_insert_fast(&in->slots, &s->node, slot_params)) {
 		kfree(s);
 		return NULL;
@@ -272,16 +227,16 @@ static void slot_put(struct ipsecnat_net *in, struct ipsecnat_slot *s)
 /* A slot a new flow can take without waiting for anyone. */
 static bool slot_free(struct ipsecnat_net *in, __be32 peer, __be32 pub)
 {
-	struct ipsecnat_slot *s = slot_lookup(in, peer, pub);
+	struct ipsecnat_slot *s = ipsecnat_slot_lookup(in, peer, pub);
 
 	return !s || !s->nr_flows;
 }
 
 static bool slot_unclaimed(struct ipsecnat_net *in, __be32 peer, __be32 pub)
 {
-	struct ipsecnat_slot *s = slot_lookup(in, peer, pub);
+	struct ipsecnat_slot *s = ipsecnat_slot_lookup(in, peer, pub);
 
-	return !s || !rcu_access_pointer(s->pending) || !claim_live(in, s);
+	return !s || !s->out_turn.flow;
 }
 
 /*
@@ -330,8 +285,8 @@ static struct ipsecnat_flow *flow_create(struct ipsecnat_net *in, __be32 host, _
 		kfree(f);
 		goto err;
 	}
-	hlist_add_head(&f->slot_list, &slot->flows);
-	slot->nr_flows++;
+	hlist_add_head_rcu(&f->slot_list, &slot->flows);
+	WRITE_ONCE(slot->nr_flows, slot->nr_flows + 1);
 	return f;
 err:
 	slot_put(in, slot);
@@ -344,14 +299,13 @@ static void flow_put(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 
 	if (f->nr_sas)
 		return;
-	if (rcu_access_pointer(slot->pending) == f)
-		RCU_INIT_POINTER(slot->pending, NULL);
-	if (slot->yielded == f)
-		slot->yielded = NULL;
-	if (slot->ike_rekey == f)
-		slot->ike_rekey = NULL;
-	hlist_del(&f->slot_list);
-	slot->nr_flows--;
+	/* readers under RCU may still hold it: they check ->dead under the lock */
+	f->dead = true;
+	ipsecnat_learn_flow_gone(f);
+	if (f->fwd_unanswered)
+		f->hostent->nr_fwd_unanswered--;
+	hlist_del_rcu(&f->slot_list);
+	WRITE_ONCE(slot->nr_flows, slot->nr_flows - 1);
 	rhashtable_remove_fast(&in->flows, &f->node, flow_params);
 	kfree_rcu(f, rcu);
 	slot_put(in, slot);
@@ -361,8 +315,8 @@ static void flow_put(struct ipsecnat_net *in, struct ipsecnat_flow *f)
  * The flow of (host, peer), created on @pub if new; NULL if it is bound to
  * another address or memory ran out. Release with flow_put + host_put.
  */
-static struct ipsecnat_flow *flow_get(struct ipsecnat_net *in, __be32 host, __be32 peer,
-				      __be32 pub)
+struct ipsecnat_flow *ipsecnat_flow_get(struct ipsecnat_net *in, __be32 host, __be32 peer,
+					__be32 pub)
 {
 	struct ipsecnat_host *hostent = host_get(in, host);
 	struct ipsecnat_flow *f;
@@ -380,7 +334,7 @@ static struct ipsecnat_flow *flow_get(struct ipsecnat_net *in, __be32 host, __be
 	return NULL;
 }
 
-static void flow_release(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+void ipsecnat_flow_release(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 {
 	struct ipsecnat_host *h = f->hostent;
 
@@ -389,9 +343,9 @@ static void flow_release(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 }
 
 /* Caps and allocation of a new SA for @f; under the netns lock. */
-static struct ipsecnat_sa *sa_add(struct ipsecnat_net *in, struct ipsecnat_flow *f,
-				  enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
-				  const struct ipsecnat_ports *ports)
+struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flow *f,
+				    enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
+				    const struct ipsecnat_ports *ports)
 {
 	__be32 peer = key->peer, spi = key->spi;
 	struct ipsecnat_sa *sa;
@@ -400,7 +354,7 @@ static struct ipsecnat_sa *sa_add(struct ipsecnat_net *in, struct ipsecnat_flow 
 	    f->hostent->nr_sas >= in->set.max_sas_per_host) {
 		ipsecnat_count(in, atomic_read(&in->nr_sas) >= in->set.max_sas ?
 			       IPSECNAT_C_cap_netns : IPSECNAT_C_cap_host);
-		if (net_ratelimit())
+		if (ipsecnat_notify_ratelimit(in))
 			ipsecnat_notify(in, IPSECNAT_EV_REFUSED, dir, f->key.host, peer, spi);
 		return NULL;
 	}
@@ -423,8 +377,13 @@ static struct ipsecnat_sa *sa_add(struct ipsecnat_net *in, struct ipsecnat_flow 
 	 * is then answered at once.
 	 */
 	if (dir == IPSECNAT_OUT) {
+		WRITE_ONCE(f->out_gen, sa->gen);
 		sa->paired = f->in_unpaired;
 		f->in_unpaired = false;
+		if (f->fwd_unanswered) {	/* the server answered its client */
+			WRITE_ONCE(f->fwd_unanswered, false);
+			f->hostent->nr_fwd_unanswered--;
+		}
 	}
 	sa->created = jiffies;
 	sa->lastuse = sa->created;
@@ -462,19 +421,30 @@ static bool sa_del(struct ipsecnat_net *in, struct ipsecnat_sa *sa)
  * @pool if new. NULL (counted) if memory ran out. Under the netns lock;
  * release with flow_release.
  */
-static struct ipsecnat_flow *flow_for_out(struct ipsecnat_net *in, __be32 host, __be32 peer,
-					  const struct ipsecnat_pool *pool)
+struct ipsecnat_flow *ipsecnat_flow_for_out(struct ipsecnat_net *in, __be32 host,
+					    __be32 peer, const struct ipsecnat_pool *pool)
 {
 	struct ipsecnat_host *hostent = host_get(in, host);
 	struct ipsecnat_flow *f;
+	__be32 pub;
 
 	if (!hostent) {
 		ipsecnat_count(in, IPSECNAT_C_no_memory);
 		return NULL;
 	}
 	f = ipsecnat_flow_lookup(in, host, peer);
-	if (!f)
-		f = flow_create(in, host, peer, choose_pub(in, host, peer, pool), hostent);
+	if (!f) {
+		pub = choose_pub(in, host, peer, pool);
+		/* inbound ESP to an address that is only routed here cannot be told from transit */
+		if (inet_addr_type(in->net, pub) != RTN_LOCAL) {
+			ipsecnat_count(in, IPSECNAT_C_no_address);
+			pr_info_ratelimited("IPSECNAT: %pI4 is not an address of this box; assign pool addresses to the WAN interface\n",
+					    &pub);
+			host_put(in, hostent);
+			return NULL;
+		}
+		f = flow_create(in, host, peer, pub, hostent);
+	}
 	if (!f) {
 		ipsecnat_count(in, IPSECNAT_C_no_memory);
 		host_put(in, hostent);
@@ -509,27 +479,28 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 		ipsecnat_count(in, IPSECNAT_C_cap_netns);
 		goto out;
 	}
-	f = flow_for_out(in, host, peer, pool);
+	f = ipsecnat_flow_for_out(in, host, peer, pool);
 	if (!f)
 		goto out;
 	/*
 	 * The pair of an inbound SA learned first waits for nothing and must
 	 * not claim the slot, or the next host's new SPI would go to it.
 	 */
-	if (!f->in_unpaired && !claim_locked(in, f)) {
+	if (!f->in_unpaired && !ipsecnat_out_turn_locked(in, f)) {
 		ipsecnat_count(in, IPSECNAT_C_held_back);
-		if (net_ratelimit())
+		if (ipsecnat_notify_ratelimit(in))
 			ipsecnat_notify(in, IPSECNAT_EV_HELD, IPSECNAT_OUT, host, peer, spi);
 		ret = IPSECNAT_HOLD;
 	} else {
-		sa = sa_add(in, f, IPSECNAT_OUT, &key, ports);
+		sa = ipsecnat_sa_new(in, f, IPSECNAT_OUT, &key, ports);
 		if (sa) {
+			WRITE_ONCE(f->fresh_at, jiffies ?: 1);
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
 			*res = sa;
 			ret = IPSECNAT_OK;
 		}
 	}
-	flow_release(in, f);	/* frees a flow left without SAs */
+	ipsecnat_flow_release(in, f);	/* frees a flow left without SAs */
 out:
 	spin_unlock_bh(&in->lock);
 	return ret;
@@ -552,7 +523,7 @@ enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 hos
 
 	*res = NULL;
 	spin_lock_bh(&in->lock);
-	f = flow_for_out(in, host, peer, pool);
+	f = ipsecnat_flow_for_out(in, host, peer, pool);
 	if (!f)
 		goto out;
 	key.pub = f->pub;
@@ -561,52 +532,15 @@ enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 hos
 		ipsecnat_count(in, IPSECNAT_C_spi_conflict);
 		sa = NULL;
 	} else if (!sa) {
-		sa = sa_add(in, f, IPSECNAT_IKE, &key, ports);
+		sa = ipsecnat_sa_new(in, f, IPSECNAT_IKE, &key, ports);
 		if (sa)
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
 	}
 	*res = sa;
-	flow_release(in, f);
+	ipsecnat_flow_release(in, f);
 out:
 	spin_unlock_bh(&in->lock);
 	return *res ? IPSECNAT_OK : IPSECNAT_REFUSE;
-}
-
-/*
- * Nobody inside talks to @peer through @pub, or the peer starts a new IKE
- * SA: a forward sends the SA to its inside server, else it is unknown.
- * Under the netns lock.
- */
-static enum ipsecnat_result learn_forward(struct ipsecnat_net *in, enum ipsecnat_dir dir,
-					  const struct ipsecnat_sa_key *key,
-					  const struct ipsecnat_ports *ports,
-					  struct ipsecnat_sa **res)
-{
-	struct ipsecnat_fwd *fwd = rhashtable_lookup(&in->fwds, &key->pub, fwd_params);
-	struct ipsecnat_flow *f;
-	struct ipsecnat_sa *sa;
-
-	if (!fwd) {
-		ipsecnat_count(in, IPSECNAT_C_unknown_spi);
-		return IPSECNAT_PASS;
-	}
-	f = flow_get(in, fwd->server, key->peer, key->pub);
-	if (!f) {
-		ipsecnat_count(in, IPSECNAT_C_no_memory);
-		return IPSECNAT_REFUSE;
-	}
-	sa = sa_add(in, f, dir, key, ports);
-	if (sa) {
-		if (dir == IPSECNAT_IN) {
-			WRITE_ONCE(f->learn_gen, sa->gen);
-			f->in_unpaired = true;
-		}
-		ipsecnat_count(in, IPSECNAT_C_forwarded);
-		ipsecnat_notify_sa(in, IPSECNAT_EV_LEARNED, sa);
-		*res = sa;
-	}
-	flow_release(in, f);
-	return sa ? IPSECNAT_OK : IPSECNAT_REFUSE;
 }
 
 int ipsecnat_fwd_add(struct ipsecnat_net *in, __be32 pub, __be32 server)
@@ -619,6 +553,7 @@ int ipsecnat_fwd_add(struct ipsecnat_net *in, __be32 pub, __be32 server)
 		return -ENOMEM;
 	fwd->pub = pub;
 	fwd->server = server;
+	spin_lock_init(&fwd->strangers.lock);
 	spin_lock_bh(&in->lock);
 	if (atomic_read(&in->fwds.nelems) >= IPSECNAT_MAX_FWDS)
 		err = -ENOSPC;
@@ -635,6 +570,7 @@ int ipsecnat_fwd_del(struct ipsecnat_net *in, __be32 pub)
 	struct ipsecnat_fwd *fwd;
 	int err = -ENOENT;
 
+	rcu_read_lock();
 	spin_lock_bh(&in->lock);
 	fwd = rhashtable_lookup(&in->fwds, &pub, fwd_params);
 	if (fwd && !rhashtable_remove_fast(&in->fwds, &fwd->node, fwd_params)) {
@@ -642,169 +578,8 @@ int ipsecnat_fwd_del(struct ipsecnat_net *in, __be32 pub)
 		err = 0;
 	}
 	spin_unlock_bh(&in->lock);
+	rcu_read_unlock();
 	return err;
-}
-
-/* The slot's only flow, if it has exactly one. Under the netns lock. */
-static struct ipsecnat_flow *slot_only_flow(const struct ipsecnat_slot *slot)
-{
-	if (!slot || slot->nr_flows != 1)
-		return NULL;
-	return hlist_entry(slot->flows.first, struct ipsecnat_flow, slot_list);
-}
-
-/*
- * Inbound ESP to @pub from @peer with an SPI nobody knows. Attribute it to
- * the slot's pending flow, else to the slot's only flow, else to nobody.
- */
-enum ipsecnat_result ipsecnat_sa_learn_in(struct ipsecnat_net *in, __be32 pub,
-					  __be32 peer, __be32 spi,
-					  const struct ipsecnat_ports *ports,
-					  struct ipsecnat_sa **res)
-{
-	struct ipsecnat_sa_key key = { .pub = pub, .peer = peer, .spi = spi };
-	enum ipsecnat_result ret = IPSECNAT_REFUSE;
-	enum ipsecnat_counter why;
-	struct ipsecnat_flow *f;
-	struct ipsecnat_slot *slot;
-	struct ipsecnat_sa *sa;
-
-	spin_lock_bh(&in->lock);
-	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, pub, peer, spi);
-	if (sa) {
-		*res = sa;
-		ret = IPSECNAT_OK;
-		goto out;
-	}
-	slot = slot_lookup(in, peer, pub);
-	if (!slot || !slot->nr_flows) {
-		ret = learn_forward(in, IPSECNAT_IN, &key, ports, res);
-		goto out;
-	}
-	f = rcu_dereference_protected(slot->pending, lockdep_is_held(&in->lock));
-	if (f && claim_live(in, slot)) {
-		why = IPSECNAT_C_learned;
-	} else {
-		f = slot_only_flow(slot);
-		why = IPSECNAT_C_rekey_peer;
-	}
-	if (!f) {
-		ipsecnat_count(in, IPSECNAT_C_ambiguous);
-		if (net_ratelimit())
-			ipsecnat_notify(in, IPSECNAT_EV_AMBIGUOUS, IPSECNAT_IN, 0, peer, spi);
-		goto out;
-	}
-	sa = sa_add(in, f, IPSECNAT_IN, &key, ports);
-	if (!sa)
-		goto out;
-	WRITE_ONCE(f->learn_gen, sa->gen);
-	f->in_unpaired = why == IPSECNAT_C_rekey_peer;
-	if (rcu_access_pointer(slot->pending) == f)
-		RCU_INIT_POINTER(slot->pending, NULL);
-	ipsecnat_count(in, why);
-	ipsecnat_notify_sa(in, why == IPSECNAT_C_learned ? IPSECNAT_EV_LEARNED :
-			   IPSECNAT_EV_REKEYED, sa);
-	*res = sa;
-	ret = IPSECNAT_OK;
-out:
-	spin_unlock_bh(&in->lock);
-	return ret;
-}
-
-/*
- * An IKEv2 CREATE_CHILD_SA exchange of @f: it may make a new IKE SA, whose
- * first message may come from the peer. For a pending_window the flow is
- * the slot's candidate for such an SA, unless another flow did the same.
- */
-void ipsecnat_ike_rekey_seen(struct ipsecnat_net *in, struct ipsecnat_flow *f)
-{
-	struct ipsecnat_slot *slot = f->slot;
-	unsigned long now = jiffies;
-	bool live;
-
-	spin_lock_bh(&in->lock);
-	live = slot->ike_rekey &&
-	       time_before(now, slot->ike_rekey_since + in->set.pending_window);
-	if (!live)
-		slot->ike_rekey_many = false;
-	else if (slot->ike_rekey != f)
-		slot->ike_rekey_many = true;	/* stays until a quiet window */
-	slot->ike_rekey = f;
-	slot->ike_rekey_since = now;
-	spin_unlock_bh(&in->lock);
-}
-
-/* The flow a new IKE SA from the peer belongs to, if one can be told. */
-static struct ipsecnat_flow *ike_candidate(struct ipsecnat_net *in, struct ipsecnat_slot *slot)
-{
-	if (slot && slot->ike_rekey && !slot->ike_rekey_many &&
-	    time_before(jiffies, slot->ike_rekey_since + in->set.pending_window))
-		return slot->ike_rekey;
-	return slot_only_flow(slot);
-}
-
-/*
- * Inbound IKE to @pub from @peer on an IKE SA nobody knows. A first request
- * (@spi_r 0) starts a new SA: a forward's, else not ours. Otherwise it is a
- * new IKE SA from a rekey: the flow that just ran CREATE_CHILD_SA, or the
- * slot's only flow, else nobody. The caller has ruled out the gateway's own
- * sockets and conntrack's remapped hosts.
- */
-enum ipsecnat_result ipsecnat_ike_learn_in(struct ipsecnat_net *in, __be32 pub,
-					   __be32 peer, const __be32 *spi_i, u64 spi_r,
-					   const struct ipsecnat_ports *ports,
-					   struct ipsecnat_sa **res)
-{
-	struct ipsecnat_sa_key key = {
-		.pub = pub, .peer = peer, .spi = spi_i[0], .spi2 = spi_i[1],
-	};
-	enum ipsecnat_result ret = IPSECNAT_REFUSE;
-	struct ipsecnat_flow *f;
-	struct ipsecnat_sa *sa;
-
-	spin_lock_bh(&in->lock);
-	sa = ipsecnat_ike_lookup(in, pub, peer, spi_i);
-	if (sa) {
-		*res = sa;
-		ret = IPSECNAT_OK;
-		goto out;
-	}
-	if (!spi_r) {
-		ret = learn_forward(in, IPSECNAT_IKE, &key, ports, res);
-		goto out;
-	}
-	f = ike_candidate(in, slot_lookup(in, peer, pub));
-	if (!f) {
-		ipsecnat_count(in, IPSECNAT_C_ambiguous);
-		if (net_ratelimit())
-			ipsecnat_notify(in, IPSECNAT_EV_AMBIGUOUS, IPSECNAT_IKE, 0, peer,
-					spi_i[0]);
-		goto out;
-	}
-	sa = sa_add(in, f, IPSECNAT_IKE, &key, ports);
-	if (!sa)
-		goto out;
-	WRITE_ONCE(ipsecnat_ike(sa)->spi_r, spi_r);
-	ipsecnat_count(in, IPSECNAT_C_ike_learned);
-	ipsecnat_notify_sa(in, IPSECNAT_EV_REKEYED, sa);
-	*res = sa;
-	ret = IPSECNAT_OK;
-out:
-	spin_unlock_bh(&in->lock);
-	return ret;
-}
-
-/* The inside host of the slot (@peer, @pub) if it has exactly one, else 0. */
-__be32 ipsecnat_slot_only_host(struct ipsecnat_net *in, __be32 peer, __be32 pub)
-{
-	struct ipsecnat_flow *f;
-	__be32 host;
-
-	spin_lock_bh(&in->lock);
-	f = slot_only_flow(slot_lookup(in, peer, pub));
-	host = f ? f->key.host : 0;
-	spin_unlock_bh(&in->lock);
-	return host;
 }
 
 /*
@@ -822,20 +597,21 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
 	struct ipsecnat_sa *sa;
 	int err = 0;
 
+	rcu_read_lock();	/* the lookups; the lock orders the writes */
 	spin_lock_bh(&in->lock);
 	if (ipsecnat_sa_lookup(in, dir, key.pub, peer, spi)) {
 		NL_SET_ERR_MSG(extack, "an SA with this SPI exists");
 		err = -EEXIST;
 		goto out;
 	}
-	f = flow_get(in, host, peer, pub);
+	f = ipsecnat_flow_get(in, host, peer, pub);
 	if (!f) {
 		NL_SET_ERR_MSG(extack,
 			       "host is bound to another public address toward this peer, or no memory");
 		err = -EBUSY;
 		goto out;
 	}
-	sa = sa_add(in, f, dir, &key, NULL);
+	sa = ipsecnat_sa_new(in, f, dir, &key, NULL);
 	if (!sa) {
 		NL_SET_ERR_MSG(extack, "SA table full (max-sas or max-sas-per-host)");
 		err = -ENOSPC;
@@ -847,9 +623,10 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
 			f->in_unpaired = true;
 		ipsecnat_notify_sa(in, IPSECNAT_EV_ADDED, sa);
 	}
-	flow_release(in, f);
+	ipsecnat_flow_release(in, f);
 out:
 	spin_unlock_bh(&in->lock);
+	rcu_read_unlock();
 	return err;
 }
 
@@ -883,15 +660,15 @@ static bool flow_tracked(struct ipsecnat_net *in, const struct ipsecnat_sa *sa)
 
 static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, const void *arg)
 {
-	unsigned long now = *(const unsigned long *)arg;
-	unsigned long idle = now - READ_ONCE(sa->lastuse);
+	unsigned long lastuse = READ_ONCE(sa->lastuse);
 	struct ipsecnat_flow *f = sa->flow;
 
 	if (sa->is_static)
 		return false;
+	/* jiffies now, not when the run began: the SA may have been used since */
 	if (ipsecnat_sa_pending(sa))
-		return idle > READ_ONCE(in->set.pending_timeout);
-	if (idle <= READ_ONCE(in->set.established_timeout))
+		return time_after(jiffies, lastuse + READ_ONCE(in->set.pending_timeout));
+	if (!time_after(jiffies, lastuse + READ_ONCE(in->set.established_timeout)))
 		return false;
 	if (READ_ONCE(f->last_spi[sa->dir]) != sa->key.spi)
 		return true;
@@ -905,11 +682,12 @@ static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, co
 	return !flow_tracked(in, sa);
 }
 
+#define IPSECNAT_SWEEP_BATCH	1024
+
 /*
- * Remove the SAs @match picks, counting each under @counter (none when
- * IPSECNAT_C_MAX); returns how many went. Process context.
+ * Remove one SA met by a walk (under RCU), counting it under @counter (none
+ * when IPSECNAT_C_MAX); true if this call removed it.
  */
-/* Remove one SA met by a walk (under RCU); true if this call removed it. */
 static bool sweep_one(struct ipsecnat_net *in, struct ipsecnat_sa *sa,
 		      enum ipsecnat_counter counter)
 {
@@ -956,16 +734,25 @@ static bool sweep_walk(struct ipsecnat_net *in, struct rhashtable_iter *iter,
 	return done;
 }
 
+/*
+ * Remove the SAs @match picks from every table, in batches that each hold
+ * RCU only briefly; process context.
+ */
 unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,
 			    const void *arg, enum ipsecnat_counter counter)
 {
 	struct rhashtable_iter iter;
-	unsigned int n = 0, budget = UINT_MAX;
+	unsigned int n = 0, budget;
+	bool done;
 	int dir;
 
 	for (dir = 0; dir < IPSECNAT_NR_DIRS; dir++) {
 		rhashtable_walk_enter(&in->sas[dir], &iter);
-		sweep_walk(in, &iter, match, arg, counter, &budget, &n);
+		do {
+			budget = IPSECNAT_SWEEP_BATCH;
+			done = sweep_walk(in, &iter, match, arg, counter, &budget, &n);
+			cond_resched();
+		} while (!done);
 		rhashtable_walk_exit(&iter);
 	}
 	return n;
@@ -983,14 +770,14 @@ void ipsecnat_gc_work(struct work_struct *work)
 	struct ipsecnat_net *in = container_of(to_delayed_work(work),
 					       struct ipsecnat_net, gc_work);
 	unsigned int budget = IPSECNAT_GC_BATCH, n = 0;
-	unsigned long now = jiffies, delay = 1;
+	unsigned long delay = 1;
 
 	while (budget) {
 		if (!in->gc_walking) {
 			rhashtable_walk_enter(&in->sas[in->gc_dir], &in->gc_iter);
 			in->gc_walking = true;
 		}
-		if (!sweep_walk(in, &in->gc_iter, sa_expired, &now, IPSECNAT_C_expired,
+		if (!sweep_walk(in, &in->gc_iter, sa_expired, NULL, IPSECNAT_C_expired,
 				&budget, &n))
 			break;
 		rhashtable_walk_exit(&in->gc_iter);

@@ -32,14 +32,18 @@ bool ipsecnat_rule_pool(const struct xt_ipsecnat_tginfo *info, const struct net_
 	return addr != 0;
 }
 
+/* A translated packet goes on down the chain (DSCP, CLASSIFY rules after it). */
 static unsigned int ipsecnat_tg(struct sk_buff *skb, const struct xt_action_param *par)
 {
-	return ipsecnat_outbound(xt_net(par), skb, par->targinfo, xt_out(par));
+	unsigned int v = ipsecnat_outbound(xt_net(par), skb, par->targinfo, xt_out(par));
+
+	return v == NF_ACCEPT ? XT_CONTINUE : v;
 }
 
 static int ipsecnat_tg_check(const struct xt_tgchk_param *par)
 {
 	const struct xt_ipsecnat_tginfo *info = par->targinfo;
+	int err;
 
 	if (info->flags & ~XT_IPSECNAT_F_ALL) {
 		pr_info_ratelimited("IPSECNAT: unknown flags %#x\n", info->flags);
@@ -59,11 +63,15 @@ static int ipsecnat_tg_check(const struct xt_tgchk_param *par)
 			return -ERANGE;
 		}
 	}
-	return nf_ct_netns_get(par->net, par->family);
+	err = nf_ct_netns_get(par->net, par->family);
+	if (!err)
+		atomic_inc(&ipsecnat_pernet(par->net)->nr_rules);
+	return err;
 }
 
 static void ipsecnat_tg_destroy(const struct xt_tgdtor_param *par)
 {
+	atomic_dec(&ipsecnat_pernet(par->net)->nr_rules);
 	nf_ct_netns_put(par->net, par->family);
 }
 

@@ -27,8 +27,12 @@
 #include "ipsecnat.h"
 
 #define NATT_KEEPALIVE	0xff
-#define IKEV2_MAJOR	0x20		/* version byte: major in the high nibble */
+#define IKEV1_MAJOR	0x10		/* version byte: major in the high nibble */
+#define IKEV2_MAJOR	0x20
+#define IKEV1_QUICK_MODE	32
+#define IKEV2_IKE_AUTH		35
 #define IKEV2_CREATE_CHILD_SA	36
+#define IKEV2_F_RESPONSE	0x20
 
 /* RFC 7296 3.1 (the same first 28 bytes as ISAKMP, RFC 2408) */
 struct ike_hdr {
@@ -54,7 +58,8 @@ struct udp_msg {
 	__be32 spi;			/* ESP */
 	__be32 spi_i[2];		/* IKE */
 	u64 spi_r;			/* IKE, as ipsecnat_ike_spi() */
-	bool create_child;		/* IKEv2 CREATE_CHILD_SA */
+	bool child;			/* an exchange that creates ESP SAs */
+	bool request;			/* IKEv2 request (IKEv1: never paced) */
 };
 
 /* What the datagram to or from our @port carries. */
@@ -91,8 +96,16 @@ static enum udp_kind udp_parse(const struct sk_buff *skb, __be16 port, struct ud
 	m->spi_i[0] = ike->spi_i[0];
 	m->spi_i[1] = ike->spi_i[1];
 	m->spi_r = ipsecnat_ike_spi(ike->spi_r);
-	m->create_child = (ike->version & 0xf0) == IKEV2_MAJOR &&
-			  ike->exchange == IKEV2_CREATE_CHILD_SA;
+	switch (ike->version & 0xf0) {
+	case IKEV2_MAJOR:
+		m->child = ike->exchange == IKEV2_IKE_AUTH ||
+			   ike->exchange == IKEV2_CREATE_CHILD_SA;
+		m->request = !(ike->flags & IKEV2_F_RESPONSE);
+		break;
+	case IKEV1_MAJOR:
+		m->child = ike->exchange == IKEV1_QUICK_MODE;
+		break;
+	}
 	return UDP_IKE;
 }
 
@@ -208,8 +221,8 @@ static unsigned int out_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 	/* the responder SPI the host uses is the one the SA has from now on */
 	if (m->spi_r && !ipsecnat_ike_spi_r(sa))
 		WRITE_ONCE(ipsecnat_ike(sa)->spi_r, m->spi_r);
-	if (m->create_child)
-		ipsecnat_ike_rekey_seen(in, sa->flow);
+	if (m->child && !ipsecnat_ike_exchange(in, sa->flow, m->request))
+		return NF_DROP;		/* another host's exchange goes first */
 	ike_touch(sa, &m->ports, skb->len);
 	return ipsecnat_translate(in, skb, true, sa->flow->pub);
 }
@@ -273,13 +286,19 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 			return NF_DROP;
 		}
 	} else {
-		if (not_ours(in, skb))
+		if (not_ours(in, skb)) {
+			/* an inside host's IKE on its way out, ports not ours */
+			if (m->child)
+				ipsecnat_ike_evidence(in, iph->saddr, iph->daddr);
 			return NF_ACCEPT;
-		r = ipsecnat_ike_learn_in(in, iph->daddr, iph->saddr, m->spi_i, m->spi_r,
-					  &m->ports, &sa);
+		}
+		r = ipsecnat_learn_ike(in, iph->daddr, iph->saddr, m->spi_i, m->spi_r,
+				       &m->ports, &sa);
 		if (r != IPSECNAT_OK)
 			return ipsecnat_unlearned(r);
 	}
+	if (m->child && !ipsecnat_ike_exchange(in, sa->flow, m->request))
+		return NF_DROP;		/* another host's exchange goes first */
 	ike_touch(sa, &m->ports, skb->len);
 	return ipsecnat_translate(in, skb, false, sa->flow->key.host);
 }
@@ -288,16 +307,19 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 static unsigned int in_keepalive(struct ipsecnat_net *in, struct sk_buff *skb)
 {
 	const struct iphdr *iph = ip_hdr(skb);
-	__be32 host;
+	struct ipsecnat_slot *slot;
+	struct ipsecnat_flow *f = NULL;
 
 	if (not_ours(in, skb))
 		return NF_ACCEPT;
-	host = ipsecnat_slot_only_host(in, iph->saddr, iph->daddr);
-	if (!host) {
+	slot = ipsecnat_slot_lookup(in, iph->saddr, iph->daddr);
+	if (slot)
+		f = ipsecnat_slot_only_flow(slot);
+	if (!f) {
 		ipsecnat_count(in, IPSECNAT_C_keepalive_dropped);
 		return NF_DROP;
 	}
-	return ipsecnat_translate(in, skb, false, host);
+	return ipsecnat_translate(in, skb, false, f->key.host);
 }
 
 /* Inbound UDP to port 500 or 4500 (PREROUTING, before conntrack). */

@@ -18,7 +18,7 @@ for ((i = 1; i <= N; i++)); do
 	[ "$(sa_packets_in "$i" 1)" -ge 11 ] || fail "host $i inbound SA saw $(sa_packets_in "$i" 1) packets"
 done
 check_no_misdelivery
-expect_counter learned -eq $N
+expect_learned -eq $N
 expect_counter ambiguous -eq 0
 [ "$(ct_esp_entries)" = $N ] || fail "conntrack shows $(ct_esp_entries) ESP entries, expected $N"
 [ "$(ct_stat "$GW" insert_failed)" = 0 ] || fail "conntrack insert_failed=$(ct_stat "$GW" insert_failed)"

@@ -21,9 +21,9 @@ done
 for ((i = 1; i <= N; i++)); do
 	wait "${pids[i - 1]}" || fail "host $i never bound"
 done
-log "all $N hosts bound in $((SECONDS - start)) s; held back $(ipsecnat_counter held_back) packets"
+log "all $N hosts bound in $((SECONDS - start)) s: $(learn_counters)"
 check_no_misdelivery
-expect_counter learned -eq $N
+expect_learned -eq $N
 expect_counter ambiguous -eq 0
 for ((i = 1; i <= N; i++)); do
 	tunnel_ping "$i" 1 3 || fail "host $i: pings lost after binding"

@@ -13,7 +13,7 @@ for i in 1 2; do
 	[ "$(sa_packets_in "$i" 1)" -ge 10 ] || fail "host $i inbound SA saw $(sa_packets_in "$i" 1) packets"
 done
 check_no_misdelivery
-expect_counter learned -ge 2
+expect_learned -ge 2
 expect_counter in_translated -gt 0
 expect_counter out_translated -gt 0
 expect_counter ambiguous -eq 0

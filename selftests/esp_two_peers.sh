@@ -21,7 +21,7 @@ for i in 1 2; do for j in 1 2; do
 done; done
 for p in "${pids[@]}"; do wait "$p" || fail "pings lost with two peers"; done
 check_no_misdelivery
-expect_counter learned -eq 4
+expect_learned -eq 4
 expect_counter ambiguous -eq 0
 [ "$(ct_esp_entries)" = 4 ] || fail "conntrack shows $(ct_esp_entries) ESP entries, expected 4"
 echo "PASS"

@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Run selftests/*.sh (or the one named) and print one TAP line each.
+# Run selftests/*.sh (or those named, separated by commas) and print one TAP
+# line each.
 # Exit code 0 = pass, 4 = skip, anything else = fail.
 cd "$(dirname "$0")" || exit 1
 if [ $# -gt 0 ]; then
-	tests=("${1%.sh}.sh")
+	IFS=, read -ra tests <<<"$1"
+	tests=("${tests[@]/%.sh/}")
+	tests=("${tests[@]/%/.sh}")
 else
 	mapfile -t tests < <(ls [a-z]*.sh | grep -vx -e lib.sh -e lib_ike.sh -e run.sh)
 fi

@@ -474,6 +474,11 @@ static const char *const stat_names[IPSECNAT_STAT_MAX + 1] = {
 	[IPSECNAT_STAT_IKE_MISMATCH] = "ike_mismatch",
 	[IPSECNAT_STAT_KEEPALIVE_DROPPED] = "keepalive_dropped",
 	[IPSECNAT_STAT_PORT_IN_USE] = "port_in_use",
+	[IPSECNAT_STAT_LEARNED_PAIR] = "learned_pair",
+	[IPSECNAT_STAT_LEARNED_IKE] = "learned_ike",
+	[IPSECNAT_STAT_IKE_PACED] = "ike_paced",
+	[IPSECNAT_STAT_STRANGERS_FULL] = "strangers_full",
+	[IPSECNAT_STAT_FOREIGN_IFACE] = "foreign_iface",
 };
 
 static const char *const setting_names[IPSECNAT_SET_MAX + 1] = {

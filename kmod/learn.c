@@ -1,0 +1,622 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Learning: which inside host owns an inbound SPI that no binding names.
+ *
+ * The gateway sees every SA start, but only an outbound SA names its host
+ * (by source address). An inbound SPI was chosen by some inside host and
+ * sent to the peer encrypted, so the gateway binds one only when the wire
+ * leaves a single possible owner; otherwise it holds (drops and counts) the
+ * SPI's packets: IPsec tolerates loss, not misdelivery. The rules, in the
+ * order README "How learning works" states them:
+ *
+ *  1. Strangers. An unknown SPI from peer P to public address A is noted in
+ *     the (P, A) slot's small table, and only from the interface that holds
+ *     A. One that shows a live SA (a second packet, rising sequence number)
+ *     is credible; random or replayed SPIs never are.
+ *  2. Candidates. Every flow (H, P) on the slot may own it, except a flow
+ *     that kept receiving on its known SAs after the stranger appeared: a
+ *     peer sends a flow's traffic on its newest SA only, so the owner's old
+ *     SA went quiet when the stranger started. Flows seen using several SAs
+ *     at once, or in an IKE exchange, are never excluded this way.
+ *  3. Bind when the owner is certain:
+ *     a. a credible stranger has one candidate left (or the slot one flow);
+ *     b. a fresh stranger starts during the slot's IKE turn, and its holder
+ *        is a candidate: no other flow may run a child-creating exchange
+ *        meanwhile (rule 4);
+ *     c. a fresh pair: one candidate, and only it, started a new outbound
+ *        SA or an IKE exchange shortly before the stranger or while it waits
+ *        (the host of a peer-first rekey switches too), it pairs with no
+ *        other credible stranger, and a settle time has passed since both
+ *        (so that its own stranger, had it one, would have shown up).
+ *     Otherwise hold and count `ambiguous`.
+ *  4. Turns. Per slot, one flow at a time may have an unanswered new
+ *     outbound SA (new SAs of others are held back) and one flow at a time
+ *     may run a child-creating IKE exchange (other requests are dropped; IKE
+ *     retransmits them). A turn ends when its flow learns, or after a bounded
+ *     time; traffic does not renew it.
+ *  5. Forwards. A credible stranger to an address where no inside host talks
+ *     to its peer goes to the address's forward server, at most
+ *     IPSECNAT_FWD_UNANSWERED flows per server that the server never
+ *     answered; they expire after pending_timeout.
+ *
+ * The packet path only reads (RCU) until a stranger is noted: that takes the
+ * slot's own lock; binding takes the netns lock.
+ */
+#include <linux/inetdevice.h>
+#include "ipsecnat.h"
+
+#define LEARN_REORDER	(HZ / 20)	/* an old SA's packets may trail a switch */
+#define LEARN_PAIR	HZ		/* a rekey's new SAs start within this */
+#define LEARN_SETTLE	(HZ / 2)	/* a peer-first rekey's host switches within this */
+#define LEARN_IKE_TURN	(3 * HZ / 2)	/* longest IKE turn */
+#define LEARN_MULTI	(60 * HZ)	/* a flow seen on several SAs at once stays so */
+#define LEARN_RECHECK	(HZ / 50)	/* a held stranger is judged at most this often */
+#define LEARN_WALK_MAX	256		/* flows judged per stranger, at most */
+#define STRANGER_TTL	(2 * HZ)	/* a silent stranger is forgotten */
+#define STRANGER_KEEP	HZ		/* a new SA's first packet waits this long for a second */
+#define STRANGER_FRESH	8		/* a new SA's first sequence numbers */
+#define STRANGER_STEP	64		/* a live SA's next packet is at most this far ahead */
+
+/* Is jiffies value @t, 0 for never, within [@from, @to]? */
+static bool seen_within(unsigned long t, unsigned long from, unsigned long to)
+{
+	return t && time_in_range(t, from, to);
+}
+
+/* Rule 1: strangers. */
+
+static bool stranger_credible(const struct ipsecnat_stranger *e)
+{
+	return e->pkts >= 2;
+}
+
+/* How willingly an entry makes room for a new stranger: higher goes first. */
+static int stranger_room(const struct ipsecnat_stranger *e, unsigned long now)
+{
+	if (!e->spi)
+		return 4;
+	if (time_after(now, e->last + STRANGER_TTL))
+		return 3;
+	if (stranger_credible(e))
+		return 0;
+	if (!e->fresh)
+		return 2;
+	return time_after(now, e->first + STRANGER_KEEP) ? 1 : 0;
+}
+
+/*
+ * Note one packet of an unknown SPI in table @t; copy its record to @copy.
+ * False if the table has no room (it is full of live strangers).
+ */
+static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_esp_seen *p,
+			  unsigned long now, struct ipsecnat_stranger *copy)
+{
+	struct ipsecnat_stranger *e, *room = NULL;
+	int i, best = 0, r;
+
+	spin_lock_bh(&t->lock);
+	for (i = 0; i < IPSECNAT_STRANGERS; i++) {
+		e = &t->s[i];
+		if (e->spi == p->spi && e->peer == p->peer)
+			goto seen;
+		r = stranger_room(e, now);
+		if (r > best || (r && r == best && time_before(e->last, room->last))) {
+			best = r;
+			room = e;
+		}
+	}
+	if (!room) {
+		spin_unlock_bh(&t->lock);
+		return false;
+	}
+	e = room;
+	memset(e, 0, sizeof(*e));
+	e->peer = p->peer;
+	e->spi = p->spi;
+	e->seq = p->seq;
+	e->pkts = 1;
+	e->fresh = p->seq && p->seq <= STRANGER_FRESH;
+	if (p->ports)
+		e->ports = *p->ports;
+	e->first = now;
+	e->checked = now - LEARN_RECHECK;
+	goto out;
+seen:
+	if (p->seq > e->seq && p->seq - e->seq <= STRANGER_STEP) {
+		if (e->pkts < U16_MAX)
+			e->pkts++;
+	} else if (p->seq > e->seq) {
+		e->pkts = 1;		/* not this SA's next packet: start over */
+	} else {
+		goto out;		/* a replay or a duplicate says nothing */
+	}
+	e->seq = p->seq;
+out:
+	e->last = now;
+	*copy = *e;
+	spin_unlock_bh(&t->lock);
+	return true;
+}
+
+/* May the stranger be judged now? At most once per LEARN_RECHECK. */
+static bool stranger_judge_now(struct ipsecnat_strangers *t, __be32 peer, __be32 spi,
+			       unsigned long now)
+{
+	bool ok = false;
+	int i;
+
+	spin_lock_bh(&t->lock);
+	for (i = 0; i < IPSECNAT_STRANGERS; i++) {
+		if (t->s[i].spi == spi && t->s[i].peer == peer) {
+			ok = time_after_eq(now, t->s[i].checked + LEARN_RECHECK);
+			if (ok)
+				t->s[i].checked = now;
+			break;
+		}
+	}
+	spin_unlock_bh(&t->lock);
+	return ok;
+}
+
+static void stranger_forget(struct ipsecnat_strangers *t, __be32 peer, __be32 spi)
+{
+	int i;
+
+	spin_lock_bh(&t->lock);
+	for (i = 0; i < IPSECNAT_STRANGERS; i++)
+		if (t->s[i].spi == spi && t->s[i].peer == peer)
+			memset(&t->s[i], 0, sizeof(t->s[i]));
+	spin_unlock_bh(&t->lock);
+}
+
+/* Did the packet come in on the interface that holds the public address? */
+static bool from_public_side(struct ipsecnat_net *in, const struct ipsecnat_esp_seen *p)
+{
+	return p->dev && __ip_dev_find(in->net, p->pub, false) == p->dev;
+}
+
+/* Rule 2: candidates. */
+
+/* Can flow @f not own stranger @s, by what its own traffic shows? */
+static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
+		     unsigned long now)
+{
+	unsigned long multi = READ_ONCE(f->multi_until);
+
+	if (READ_ONCE(f->dead))
+		return true;
+	if (multi && time_before(now, multi))
+		return false;
+	if (seen_within(READ_ONCE(f->ike_at), s->first - LEARN_PAIR, s->first + LEARN_PAIR))
+		return false;
+	return seen_within(READ_ONCE(f->in_last), s->first + LEARN_REORDER, now);
+}
+
+/*
+ * When @f started a new outbound SA or an IKE exchange shortly before @s or
+ * while @s waits (within @window after it); 0 if it did not.
+ */
+static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
+			       unsigned long window)
+{
+	unsigned long from = s->first - LEARN_PAIR, to = s->first + window;
+	unsigned long fresh = READ_ONCE(f->fresh_at), ike = READ_ONCE(f->ike_at);
+
+	if (!s->fresh)
+		return 0;
+	if (seen_within(fresh, from, to))
+		return fresh;
+	return seen_within(ike, from, to) ? ike : 0;
+}
+
+/* Does @f pair with any credible stranger of @t but @s? */
+static bool pairs_elsewhere(struct ipsecnat_strangers *t, const struct ipsecnat_flow *f,
+			    const struct ipsecnat_stranger *s, unsigned long window,
+			    unsigned long now)
+{
+	const struct ipsecnat_stranger *e;
+	bool found = false;
+	int i;
+
+	spin_lock_bh(&t->lock);
+	for (i = 0; i < IPSECNAT_STRANGERS && !found; i++) {
+		e = &t->s[i];
+		found = e->spi && (e->spi != s->spi || e->peer != s->peer) &&
+			stranger_credible(e) && pair_time(f, e, window) && !excluded(f, e, now);
+	}
+	spin_unlock_bh(&t->lock);
+	return found;
+}
+
+/* Another fresh stranger came since @since (a clean turn has none). */
+static bool strangers_since(struct ipsecnat_strangers *t, const struct ipsecnat_stranger *s,
+			    unsigned long since)
+{
+	bool found = false;
+	int i;
+
+	spin_lock_bh(&t->lock);
+	for (i = 0; i < IPSECNAT_STRANGERS && !found; i++)
+		found = t->s[i].spi && t->s[i].spi != s->spi && t->s[i].fresh &&
+			!time_before(t->s[i].first, since);
+	spin_unlock_bh(&t->lock);
+	return found;
+}
+
+static bool turn_live(const struct ipsecnat_turn *t, unsigned long now, unsigned long len)
+{
+	return t->flow && time_before(now, t->since + len);
+}
+
+/* Rule 3: the owner of stranger @s of @slot when certain, with the rule in @why. */
+enum learn_verdict {
+	LEARN_BIND,
+	LEARN_WAIT,		/* not credible or settled yet */
+	LEARN_AMBIGUOUS,	/* several owners possible, no evidence */
+};
+
+static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+				const struct ipsecnat_stranger *s,
+				struct ipsecnat_flow **res, enum ipsecnat_counter *why)
+{
+	unsigned long now = jiffies, window = READ_ONCE(in->set.pending_window), since, t;
+	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *ike;
+	unsigned int n = 0, npair = 0, walked = 0;
+	unsigned long paired_at = 0;
+
+	hlist_for_each_entry_rcu(f, &slot->flows, slot_list) {
+		if (++walked > LEARN_WALK_MAX)
+			return LEARN_AMBIGUOUS;
+		if (excluded(f, s, now))
+			continue;
+		n++;
+		only = f;
+		t = pair_time(f, s, window);
+		if (t) {
+			npair++;
+			pair = f;
+			paired_at = t;
+		}
+	}
+	if (n == 1) {						/* 3a */
+		*res = only;
+		*why = READ_ONCE(slot->nr_flows) == 1 ? IPSECNAT_C_rekey_peer : IPSECNAT_C_learned;
+		return stranger_credible(s) ? LEARN_BIND : LEARN_WAIT;
+	}
+	if (!n)
+		return LEARN_AMBIGUOUS;
+	ike = READ_ONCE(slot->ike_turn.flow);	/* freed after RCU: see flow_put */
+	since = READ_ONCE(slot->ike_turn.since);
+	if (ike && s->fresh && time_before(now, since + LEARN_IKE_TURN) &&	/* 3b */
+	    !time_before(s->first + LEARN_REORDER, since) && !excluded(ike, s, now) &&
+	    (stranger_credible(s) || !strangers_since(&slot->strangers, s, since))) {
+		*res = ike;
+		*why = IPSECNAT_C_learned_ike;
+		return LEARN_BIND;
+	}
+	if (npair != 1 || pairs_elsewhere(&slot->strangers, pair, s, window, now))	/* 3c */
+		return LEARN_AMBIGUOUS;
+	*res = pair;
+	*why = IPSECNAT_C_learned_pair;
+	if (!stranger_credible(s) || time_before(now, s->first + LEARN_SETTLE) ||
+	    time_before(now, paired_at + LEARN_SETTLE))
+		return LEARN_WAIT;
+	return LEARN_BIND;
+}
+
+static void turn_end(struct ipsecnat_turn *t, const struct ipsecnat_flow *f)
+{
+	if (t->flow == f)
+		WRITE_ONCE(t->flow, NULL);
+}
+
+/* Bind stranger @s to flow @f (under no lock; takes the netns lock). */
+static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+				 struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
+				 __be32 pub, enum ipsecnat_counter why, struct ipsecnat_sa **res)
+{
+	struct ipsecnat_sa_key key = { .pub = pub, .peer = s->peer, .spi = s->spi };
+	enum ipsecnat_result ret = IPSECNAT_OK;
+	struct ipsecnat_sa *sa;
+	bool was_unanswered;
+
+	spin_lock_bh(&in->lock);
+	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, pub, s->peer, s->spi);
+	if (sa)
+		goto out;	/* another CPU was first */
+	if (f->dead) {
+		ret = IPSECNAT_HOLD;
+		goto out;
+	}
+	was_unanswered = READ_ONCE(f->out_gen) > f->learn_gen;
+	sa = ipsecnat_sa_new(in, f, IPSECNAT_IN, &key, s->ports.host ? &s->ports : NULL);
+	if (!sa) {
+		ret = IPSECNAT_REFUSE;
+		goto out;
+	}
+	WRITE_ONCE(f->learn_gen, sa->gen);
+	/* no new outbound SA of its own to answer: its next one is this SA's pair */
+	f->in_unpaired = !was_unanswered;
+	turn_end(&slot->out_turn, f);
+	turn_end(&slot->ike_turn, f);
+	ipsecnat_count(in, why);
+	ipsecnat_notify_sa(in, why == IPSECNAT_C_rekey_peer ? IPSECNAT_EV_REKEYED :
+			   IPSECNAT_EV_LEARNED, sa);
+out:
+	*res = sa;
+	spin_unlock_bh(&in->lock);
+	if (sa)
+		stranger_forget(&slot->strangers, s->peer, s->spi);
+	return ret;
+}
+
+/* Rule 5: a stranger where no inside host talks to the peer. */
+static enum ipsecnat_result forward_bind(struct ipsecnat_net *in, struct ipsecnat_fwd *fwd,
+					 enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
+					 const struct ipsecnat_ports *ports,
+					 struct ipsecnat_sa **res)
+{
+	struct ipsecnat_flow *f;
+	struct ipsecnat_sa *sa = NULL;
+
+	spin_lock_bh(&in->lock);
+	if (dir == IPSECNAT_IKE)
+		sa = ipsecnat_ike_lookup(in, key->pub, key->peer, &key->spi);
+	else
+		sa = ipsecnat_sa_lookup(in, dir, key->pub, key->peer, key->spi);
+	if (sa)
+		goto out;
+	f = ipsecnat_flow_get(in, fwd->server, key->peer, key->pub);
+	if (!f) {
+		ipsecnat_count(in, IPSECNAT_C_no_memory);
+		goto out;
+	}
+	if (!f->nr_sas) {	/* a new client: counted until the server answers */
+		if (f->hostent->nr_fwd_unanswered >= IPSECNAT_FWD_UNANSWERED) {
+			ipsecnat_count(in, IPSECNAT_C_cap_host);
+			goto release;
+		}
+		f->fwd_unanswered = true;
+		f->hostent->nr_fwd_unanswered++;
+	}
+	sa = ipsecnat_sa_new(in, f, dir, key, ports);
+	if (sa) {
+		if (dir == IPSECNAT_IN) {
+			WRITE_ONCE(f->learn_gen, sa->gen);
+			f->in_unpaired = true;
+		}
+		ipsecnat_count(in, IPSECNAT_C_forwarded);
+		ipsecnat_notify_sa(in, IPSECNAT_EV_LEARNED, sa);
+	}
+release:
+	ipsecnat_flow_release(in, f);
+out:
+	*res = sa;
+	spin_unlock_bh(&in->lock);
+	return sa ? IPSECNAT_OK : IPSECNAT_REFUSE;
+}
+
+static enum ipsecnat_result learn_forward_esp(struct ipsecnat_net *in,
+					      const struct ipsecnat_esp_seen *p,
+					      struct ipsecnat_sa **res)
+{
+	struct ipsecnat_sa_key key = { .pub = p->pub, .peer = p->peer, .spi = p->spi };
+	struct ipsecnat_fwd *fwd = ipsecnat_fwd_lookup(in, p->pub);
+	struct ipsecnat_stranger s;
+	enum ipsecnat_result r;
+
+	if (!fwd) {
+		ipsecnat_count(in, IPSECNAT_C_unknown_spi);
+		return IPSECNAT_PASS;
+	}
+	if (!stranger_note(&fwd->strangers, p, jiffies, &s)) {
+		ipsecnat_count(in, IPSECNAT_C_strangers_full);
+		return IPSECNAT_HOLD;
+	}
+	if (!stranger_credible(&s))
+		return IPSECNAT_HOLD;
+	r = forward_bind(in, fwd, IPSECNAT_IN, &key, p->ports, res);
+	if (r == IPSECNAT_OK)
+		stranger_forget(&fwd->strangers, p->peer, p->spi);
+	return r;
+}
+
+/*
+ * Inbound ESP (plain or in UDP) to public address p->pub with an SPI no
+ * binding names. IPSECNAT_OK with *res the SA to translate with, PASS when
+ * it is not ours, HOLD or REFUSE to drop it.
+ */
+enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
+					const struct ipsecnat_esp_seen *p,
+					struct ipsecnat_sa **res)
+{
+	unsigned long now = jiffies;
+	enum ipsecnat_counter why;
+	struct ipsecnat_stranger s;
+	struct ipsecnat_slot *slot;
+	struct ipsecnat_flow *f;
+
+	if (!from_public_side(in, p)) {
+		ipsecnat_count(in, IPSECNAT_C_foreign_iface);
+		return IPSECNAT_PASS;
+	}
+	slot = ipsecnat_slot_lookup(in, p->peer, p->pub);
+	if (!slot || !READ_ONCE(slot->nr_flows))
+		return learn_forward_esp(in, p, res);
+	if (!stranger_note(&slot->strangers, p, now, &s)) {
+		ipsecnat_count(in, IPSECNAT_C_strangers_full);
+		return IPSECNAT_HOLD;
+	}
+	if (!stranger_judge_now(&slot->strangers, p->peer, p->spi, now))
+		return IPSECNAT_HOLD;
+	switch (owner(in, slot, &s, &f, &why)) {
+	case LEARN_BIND:
+		return bind(in, slot, f, &s, p->pub, why, res);
+	case LEARN_WAIT:
+		break;
+	case LEARN_AMBIGUOUS:
+		ipsecnat_count(in, IPSECNAT_C_ambiguous);
+		if (ipsecnat_notify_ratelimit(in))
+			ipsecnat_notify(in, IPSECNAT_EV_AMBIGUOUS, IPSECNAT_IN, 0, p->peer, p->spi);
+		break;
+	}
+	return IPSECNAT_HOLD;
+}
+
+/*
+ * Inbound IKE on an IKE SA nobody knows. A first request (@spi_r 0) starts
+ * a new SA: a forward's, else not ours. Otherwise it is a new IKE SA from
+ * the peer's rekey: the slot's IKE turn holder, or its only flow.
+ */
+enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, __be32 pub,
+					__be32 peer, const __be32 *spi_i, u64 spi_r,
+					const struct ipsecnat_ports *ports,
+					struct ipsecnat_sa **res)
+{
+	struct ipsecnat_sa_key key = {
+		.pub = pub, .peer = peer, .spi = spi_i[0], .spi2 = spi_i[1],
+	};
+	struct ipsecnat_slot *slot = ipsecnat_slot_lookup(in, peer, pub);
+	enum ipsecnat_result ret = IPSECNAT_REFUSE;
+	struct ipsecnat_flow *f = NULL;
+	struct ipsecnat_fwd *fwd;
+	struct ipsecnat_sa *sa;
+
+	*res = NULL;
+	if (!spi_r) {
+		fwd = ipsecnat_fwd_lookup(in, pub);
+		if (fwd)
+			return forward_bind(in, fwd, IPSECNAT_IKE, &key, ports, res);
+		ipsecnat_count(in, IPSECNAT_C_unknown_spi);
+		return IPSECNAT_PASS;
+	}
+	spin_lock_bh(&in->lock);
+	sa = ipsecnat_ike_lookup(in, pub, peer, spi_i);
+	if (sa) {
+		*res = sa;
+		ret = IPSECNAT_OK;
+		goto out;
+	}
+	if (slot && turn_live(&slot->ike_turn, jiffies, LEARN_IKE_TURN))
+		f = slot->ike_turn.flow;
+	else if (slot)
+		f = ipsecnat_slot_only_flow(slot);
+	if (!f || f->dead) {
+		ipsecnat_count(in, IPSECNAT_C_ambiguous);
+		if (ipsecnat_notify_ratelimit(in))
+			ipsecnat_notify(in, IPSECNAT_EV_AMBIGUOUS, IPSECNAT_IKE, 0, peer, spi_i[0]);
+		goto out;
+	}
+	sa = ipsecnat_sa_new(in, f, IPSECNAT_IKE, &key, ports);
+	if (!sa)
+		goto out;
+	WRITE_ONCE(ipsecnat_ike(sa)->spi_r, spi_r);
+	ipsecnat_count(in, IPSECNAT_C_ike_learned);
+	ipsecnat_notify_sa(in, IPSECNAT_EV_REKEYED, sa);
+	*res = sa;
+	ret = IPSECNAT_OK;
+out:
+	spin_unlock_bh(&in->lock);
+	return ret;
+}
+
+/* Rule 4: turns. */
+
+/*
+ * May @f start an unanswered new outbound SA now? Under the netns lock.
+ * The turn starts with the SA's first packet and is not renewed by traffic.
+ */
+bool ipsecnat_out_turn_locked(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+{
+	struct ipsecnat_turn *t = &f->slot->out_turn;
+	unsigned long now = jiffies;
+
+	if (t->flow && t->flow != f && turn_live(t, now, READ_ONCE(in->set.pending_window)))
+		return false;
+	WRITE_ONCE(t->flow, f);
+	WRITE_ONCE(t->since, now);
+	return true;
+}
+
+/*
+ * A child-creating IKE message of flow @f (IKEv2 IKE_AUTH or
+ * CREATE_CHILD_SA, IKEv1 Quick Mode), seen translated. A request takes the
+ * slot's IKE turn; while another flow holds it, the request is dropped
+ * (false) and IKE retransmits it. A flow whose turn ran out while another
+ * waited lets that one go first.
+ */
+bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool request)
+{
+	struct ipsecnat_turn *t = &f->slot->ike_turn;
+	unsigned long now = jiffies;
+	bool ok = true;
+
+	WRITE_ONCE(f->ike_at, now ?: 1);
+	if (!request || (READ_ONCE(t->flow) == f && turn_live(t, now, LEARN_IKE_TURN)))
+		return true;
+	spin_lock_bh(&in->lock);
+	if (f->dead)
+		goto out;
+	if (t->flow && t->flow != f && turn_live(t, now, LEARN_IKE_TURN)) {
+		t->waiting = true;
+		ok = false;
+	} else if (t->flow == f && t->waiting && turn_live(t, now, 2 * LEARN_IKE_TURN)) {
+		ok = false;	/* its turn ran out while another waited */
+	} else {
+		WRITE_ONCE(t->flow, f);
+		WRITE_ONCE(t->since, now);
+		t->waiting = false;
+	}
+out:
+	spin_unlock_bh(&in->lock);
+	if (!ok)
+		ipsecnat_count(in, IPSECNAT_C_ike_paced);
+	return ok;
+}
+
+/* A child-creating IKE message from inside host @host to @peer, not ours to translate. */
+void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer)
+{
+	struct ipsecnat_flow *f = ipsecnat_flow_lookup(in, host, peer);
+
+	if (f)
+		WRITE_ONCE(f->ike_at, jiffies ?: 1);
+}
+
+/* Flow @f is going away (under the netns lock): it holds no turn any more. */
+void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f)
+{
+	turn_end(&f->slot->out_turn, f);
+	turn_end(&f->slot->ike_turn, f);
+}
+
+/* The slot's only flow, if it has exactly one (RCU or the netns lock). */
+struct ipsecnat_flow *ipsecnat_slot_only_flow(const struct ipsecnat_slot *slot)
+{
+	struct hlist_node *first;
+
+	if (READ_ONCE(slot->nr_flows) != 1)
+		return NULL;
+	first = rcu_dereference_check(hlist_first_rcu(&slot->flows), true);
+	return first ? hlist_entry(first, struct ipsecnat_flow, slot_list) : NULL;
+}
+
+/*
+ * A packet of @f on another SA than the last one (rare: a rekey). Going
+ * back to an older SA, past the reordering right after a switch, shows that
+ * the flow uses several SAs at once; rule 2 then never excludes it.
+ */
+void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
+			  unsigned long now)
+{
+	struct ipsecnat_flow_use *u;
+
+	WRITE_ONCE(f->last_spi[sa->dir], sa->key.spi);
+	if (sa->dir == IPSECNAT_IKE)
+		return;
+	u = &f->use[sa->dir];
+	if (sa->gen < READ_ONCE(u->gen) && time_after(now, READ_ONCE(u->since) + LEARN_REORDER))
+		WRITE_ONCE(f->multi_until, (now + LEARN_MULTI) ?: 1);
+	WRITE_ONCE(u->gen, sa->gen);
+	WRITE_ONCE(u->since, now);
+}
