@@ -48,20 +48,30 @@ static const struct kernel_param_ops ipsecnat_param_ops = {
 	.get = ipsecnat_param_get,
 };
 
-#define IPSECNAT_PARAM(name, def, maximum, desc)				\
-	static unsigned int name = def;					\
-	static struct ipsecnat_param name##_param = { &name, maximum };		\
-	module_param_cb(name, &ipsecnat_param_ops, &name##_param, 0644);	\
-	MODULE_PARM_DESC(name, desc)
+static unsigned int max_sas = 65536;
+static struct ipsecnat_param max_sas_param = { &max_sas, 1 << 24 };
+module_param_cb(max_sas, &ipsecnat_param_ops, &max_sas_param, 0644);
+MODULE_PARM_DESC(max_sas, "SAs per network namespace (default 65536)");
 
-IPSECNAT_PARAM(max_sas, 65536, 1 << 24, "SAs per network namespace (default 65536)");
-IPSECNAT_PARAM(max_sas_per_host, 1024, 1 << 24, "SAs per inside host (default 1024)");
-IPSECNAT_PARAM(pending_window, 5, 3600,
-	       "seconds one host's new SA may hold its (peer, address) turn (default 5)");
-IPSECNAT_PARAM(pending_timeout, 30, 86400,
-	       "idle seconds before an unanswered SA is dropped (default 30)");
-IPSECNAT_PARAM(established_timeout, 600, 604800,
-	       "idle seconds before an answered SA is dropped (default 600)");
+static unsigned int max_sas_per_host = 1024;
+static struct ipsecnat_param max_sas_per_host_param = { &max_sas_per_host, 1 << 24 };
+module_param_cb(max_sas_per_host, &ipsecnat_param_ops, &max_sas_per_host_param, 0644);
+MODULE_PARM_DESC(max_sas_per_host, "SAs per inside host (default 1024)");
+
+static unsigned int pending_window = 5;
+static struct ipsecnat_param pending_window_param = { &pending_window, 3600 };
+module_param_cb(pending_window, &ipsecnat_param_ops, &pending_window_param, 0644);
+MODULE_PARM_DESC(pending_window, "seconds one host's new SA may hold its (peer, address) turn (default 5)");
+
+static unsigned int pending_timeout = 30;
+static struct ipsecnat_param pending_timeout_param = { &pending_timeout, 86400 };
+module_param_cb(pending_timeout, &ipsecnat_param_ops, &pending_timeout_param, 0644);
+MODULE_PARM_DESC(pending_timeout, "idle seconds before an unanswered SA is dropped (default 30)");
+
+static unsigned int established_timeout = 600;
+static struct ipsecnat_param established_timeout_param = { &established_timeout, 604800 };
+module_param_cb(established_timeout, &ipsecnat_param_ops, &established_timeout_param, 0644);
+MODULE_PARM_DESC(established_timeout, "idle seconds before an answered SA is dropped (default 600)");
 
 /* Namespaces other than the initial one may not raise their caps past this. */
 unsigned int ipsecnat_default_max_sas(void)
