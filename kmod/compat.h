@@ -7,10 +7,30 @@
 #define _IPSECNAT_COMPAT_H
 
 #include <linux/kconfig.h>
+#include <net/genetlink.h>
+
+/*
+ * The floor, Linux 6.1 (Debian 12), probed by a feature it brought with it:
+ * the generic netlink helpers (GENL_REQ_ATTR_CHECK, 6.0) the control plane
+ * is written with. Older kernels are not tested and not supported.
+ */
+#ifndef GENL_REQ_ATTR_CHECK
+#error "ipsecnat needs Linux 6.1 or newer"
+#endif
 
 /* udp.c asks udp4_lib_lookup() whether the gateway owns a port itself */
 #if !IS_ENABLED(CONFIG_NF_SOCKET_IPV4) && !IS_ENABLED(CONFIG_NF_TPROXY_IPV4)
 #error "ipsecnat needs udp4_lib_lookup(): enable CONFIG_NF_SOCKET_IPV4"
+#endif
+
+/*
+ * Since Linux 6.2 a dump's parsed attributes live in an embedded genl_info
+ * (Kbuild greps include/net/genetlink.h and defines the probe).
+ */
+#ifdef IPSECNAT_HAVE_DUMPIT_GENL_INFO
+#define ipsecnat_dumpit_attrs(dinfo)	((dinfo)->info.attrs)
+#else
+#define ipsecnat_dumpit_attrs(dinfo)	((dinfo)->attrs)
 #endif
 
 #endif /* _IPSECNAT_COMPAT_H */

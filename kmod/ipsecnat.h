@@ -231,6 +231,14 @@ static inline u64 ipsecnat_ike_spi_r(const struct ipsecnat_sa *sa)
 	return READ_ONCE(container_of(sa, const struct ipsecnat_ike, sa)->spi_r);
 }
 
+/* Seconds @sa has been idle; another CPU may have used it a tick after @now. */
+static inline unsigned int ipsecnat_sa_idle(const struct ipsecnat_sa *sa, unsigned long now)
+{
+	unsigned long lastuse = READ_ONCE(sa->lastuse);
+
+	return time_after(now, lastuse) ? jiffies_to_msecs(now - lastuse) / 1000 : 0;
+}
+
 /* An IKE SPI as one number, for showing and comparing. */
 static inline u64 ipsecnat_ike_spi(const __be32 *spi)
 {

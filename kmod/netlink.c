@@ -147,8 +147,7 @@ static int sa_fill(struct sk_buff *skb, const struct ipsecnat_sa *sa, unsigned l
 	    nla_put_be32(skb, IPSECNAT_SA_SPI, sa->key.spi) ||
 	    nla_put_u8(skb, IPSECNAT_SA_STATE, sa_state(sa)) ||
 	    nla_put_u32(skb, IPSECNAT_SA_AGE, jiffies_to_msecs(now - sa->created) / 1000) ||
-	    nla_put_u32(skb, IPSECNAT_SA_IDLE,
-			jiffies_to_msecs(now - READ_ONCE(sa->lastuse)) / 1000) ||
+	    nla_put_u32(skb, IPSECNAT_SA_IDLE, ipsecnat_sa_idle(sa, now)) ||
 	    nla_put_u64_64bit(skb, IPSECNAT_SA_PACKETS, atomic64_read(&sa->packets),
 			      IPSECNAT_SA_PAD) ||
 	    nla_put_u64_64bit(skb, IPSECNAT_SA_BYTES, atomic64_read(&sa->bytes),
@@ -179,7 +178,8 @@ static int sa_dump_start(struct netlink_callback *cb)
 	d = kzalloc(sizeof(*d), GFP_KERNEL);
 	if (!d)
 		return -ENOMEM;
-	err = filter_parse(info->attrs[IPSECNAT_A_FILTER], &d->filter, cb->extack);
+	err = filter_parse(ipsecnat_dumpit_attrs(info)[IPSECNAT_A_FILTER], &d->filter,
+			   cb->extack);
 	if (err) {
 		kfree(d);
 		return err;
