@@ -92,10 +92,10 @@ struct ipsecnat_flow_key {
 	__be32 peer;
 };
 
-/* Per flow and direction (out, in): the SA that carried the last packet. */
+/* Per flow and direction (out, in): the newest SA that carried a packet. */
 struct ipsecnat_flow_use {
 	unsigned long gen;		/* its creation order */
-	unsigned long since;		/* jiffies it became the one in use */
+	unsigned long since;		/* jiffies of its first packet */
 };
 
 struct ipsecnat_flow {
@@ -112,6 +112,10 @@ struct ipsecnat_flow {
 	unsigned long fresh_at;		/* first packet of the newest outbound SA, 0: none */
 	unsigned long ike_at;		/* last child-creating IKE message, 0: none */
 	unsigned long multi_until;	/* uses several SAs at once until then, 0: no */
+	unsigned int churn;		/* new outbound SAs made ... */
+	unsigned long churn_since;	/* ... since then; under the lock */
+	unsigned int nr_unconfirmed;	/* unconfirmed inbound SAs learned ... */
+	unsigned long unconfirmed_since;	/* ... since then; under the lock */
 	__be32 last_spi[3];		/* SPI used last, by enum ipsecnat_dir */
 	struct ipsecnat_flow_use use[2];	/* IPSECNAT_OUT, IPSECNAT_IN */
 	struct ipsecnat_slot *slot;
@@ -135,6 +139,7 @@ struct ipsecnat_stranger {
 	u32 seq;			/* highest sequence number seen */
 	u16 pkts;			/* packets in sequence, capped */
 	bool fresh;			/* started with a new SA's sequence numbers */
+	bool local;			/* the gateway's own SA (marked, VTI): not ours */
 	struct ipsecnat_ports ports;	/* NAT-T ports; 0 for plain ESP */
 	unsigned long first;		/* jiffies of its first packet */
 	unsigned long last;
@@ -166,7 +171,8 @@ struct ipsecnat_slot {
 	struct hlist_head flows;
 	struct ipsecnat_turn out_turn;
 	struct ipsecnat_turn ike_turn;
-	struct ipsecnat_strangers strangers;
+	/* allocated with the slot's first stranger: most slots never see one */
+	struct ipsecnat_strangers __rcu *strangers;
 	struct rcu_head rcu;
 };
 
@@ -203,6 +209,7 @@ struct ipsecnat_sa {
 	u8 dir;
 	bool is_static;			/* never expires */
 	bool paired;			/* outbound, its inbound SA came first */
+	bool unconfirmed;		/* inbound, learned without the host's own new SA */
 	__be16 host_port;		/* UDP ports, host side and peer side; */
 	__be16 peer_port;		/* 0 for plain ESP */
 	struct ipsecnat_flow *flow;
@@ -340,6 +347,8 @@ struct ipsecnat_flow *ipsecnat_flow_for_out(struct ipsecnat_net *in, __be32 host
 struct ipsecnat_flow *ipsecnat_flow_get(struct ipsecnat_net *in, __be32 host, __be32 peer,
 					__be32 pub);
 void ipsecnat_flow_release(struct ipsecnat_net *in, struct ipsecnat_flow *f);
+void ipsecnat_fwd_answered(struct ipsecnat_net *in, struct ipsecnat_flow *f);
+void ipsecnat_fwd_client_answered(struct ipsecnat_net *in, struct ipsecnat_flow *f);
 struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 				    enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
 				    const struct ipsecnat_ports *ports);
@@ -375,18 +384,27 @@ struct ipsecnat_esp_seen {
 enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
 					const struct ipsecnat_esp_seen *p,
 					struct ipsecnat_sa **res);
-enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, __be32 pub,
-					__be32 peer, const __be32 *spi_i, u64 spi_r,
+enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk_buff *skb,
+					const __be32 *spi_i, u64 spi_r,
 					const struct ipsecnat_ports *ports,
 					struct ipsecnat_sa **res);
-bool ipsecnat_out_turn(struct ipsecnat_net *in, struct ipsecnat_flow *f);
-bool ipsecnat_out_turn_locked(struct ipsecnat_net *in, struct ipsecnat_flow *f);
+bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f);
+void ipsecnat_learn_out_created(struct ipsecnat_flow *f);
 bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool request);
 void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer);
 void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f);
 struct ipsecnat_flow *ipsecnat_slot_only_flow(const struct ipsecnat_slot *slot);
 void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
 			  unsigned long now);
+
+/*
+ * An inbound SA learned without the host's own new outbound SA is
+ * unconfirmed until the host sends on an outbound SA made after it.
+ */
+static inline bool ipsecnat_in_confirmed(const struct ipsecnat_sa *sa)
+{
+	return !sa->unconfirmed || READ_ONCE(sa->flow->out_gen) > sa->gen;
+}
 
 static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 {
@@ -395,11 +413,18 @@ static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 
 	if (READ_ONCE(sa->lastuse) != now)
 		WRITE_ONCE(sa->lastuse, now);
-	/* 0 means "never"; a packet exactly at jiffies 0 counts one tick later */
+	/*
+	 * Only traffic on confirmed SAs is evidence for learning and decides
+	 * which SA is the flow's newest. 0 means "never": a packet exactly at
+	 * jiffies 0 counts one tick later.
+	 */
+	if (sa->dir == IPSECNAT_IN && !ipsecnat_in_confirmed(sa))
+		goto count;
 	if (sa->dir == IPSECNAT_IN && READ_ONCE(f->in_last) != (now ?: 1))
 		WRITE_ONCE(f->in_last, now ?: 1);
 	if (READ_ONCE(f->last_spi[sa->dir]) != sa->key.spi)
 		ipsecnat_flow_switch(f, sa, now);
+count:
 	atomic64_inc(&sa->packets);
 	atomic64_add(len, &sa->bytes);
 }
@@ -411,6 +436,7 @@ static inline bool ipsecnat_later_fragment(const struct iphdr *iph)
 }
 
 __be32 ipsecnat_esp_spi(const struct sk_buff *skb, unsigned int off);
+bool ipsecnat_local_spi_any_mark(struct net *net, __be32 daddr, __be32 spi);
 unsigned int ipsecnat_translate(struct ipsecnat_net *in, struct sk_buff *skb, bool out,
 				__be32 addr);
 bool ipsecnat_in_pool(const struct ipsecnat_pool *pool, __be32 addr);

@@ -19,9 +19,11 @@
  *     SA went quiet when the stranger started. Flows seen using several SAs
  *     at once, or in an IKE exchange, are never excluded this way.
  *  3. Bind when the owner is certain:
- *     a. a credible stranger has one candidate left (or the slot one flow);
- *     b. a fresh stranger starts during the slot's IKE turn, and its holder
- *        is a candidate: no other flow may run a child-creating exchange
+ *     a. a credible stranger has one candidate left: the slot's only flow,
+ *        or, among several, one that also started a new SA near it;
+ *     b. a fresh stranger is the only one that started during the slot's
+ *        IKE turn, and the turn's flow is the only candidate that started
+ *        anything near it: no other flow may run a child-creating exchange
  *        meanwhile (rule 4);
  *     c. a fresh pair: one candidate, and only it, started a new outbound
  *        SA or an IKE exchange shortly before the stranger or while it waits
@@ -29,11 +31,15 @@
  *        other credible stranger, and a settle time has passed since both
  *        (so that its own stranger, had it one, would have shown up).
  *     Otherwise hold and count `ambiguous`.
- *  4. Turns. Per slot, one flow at a time may have an unanswered new
- *     outbound SA (new SAs of others are held back) and one flow at a time
+ *  4. Turns. Per slot, one new host at a time may have an unanswered first
+ *     outbound SA (other new hosts are held back) and one flow at a time
  *     may run a child-creating IKE exchange (other requests are dropped; IKE
  *     retransmits them). A turn ends when its flow learns, or after a bounded
- *     time; traffic does not renew it.
+ *     time; neither traffic nor a new SA renews it, and a flow whose turn
+ *     ran out while another waited lets that one go first.
+ *  A binding that did not answer the host's own new outbound SA stays
+ *  unconfirmed (pending, at most LEARN_UNCONFIRMED per flow at a time) until
+ *  the host sends on a newer outbound SA; its traffic is no evidence.
  *  5. Forwards. A credible stranger to an address where no inside host talks
  *     to its peer goes to the address's forward server, at most
  *     IPSECNAT_FWD_UNANSWERED flows per server that the server never
@@ -48,6 +54,10 @@
 #define LEARN_REORDER	(HZ / 20)	/* an old SA's packets may trail a switch */
 #define LEARN_PAIR	HZ		/* a rekey's new SAs start within this */
 #define LEARN_SETTLE	(HZ / 2)	/* a peer-first rekey's host switches within this */
+#define LEARN_LATE	(2 * HZ)	/* a host may switch this long after its stranger */
+#define LEARN_UNCONFIRMED 4		/* unconfirmed inbound SAs per flow per pending_timeout */
+#define LEARN_CHURN	8		/* more new outbound SAs than this ... */
+#define LEARN_CHURN_WINDOW (10 * HZ)	/* ... in this long: SPI churn, not rekeys */
 #define LEARN_IKE_TURN	(3 * HZ / 2)	/* longest IKE turn */
 #define LEARN_MULTI	(60 * HZ)	/* a flow seen on several SAs at once stays so */
 #define LEARN_RECHECK	(HZ / 50)	/* a held stranger is judged at most this often */
@@ -75,21 +85,22 @@ static int stranger_room(const struct ipsecnat_stranger *e, unsigned long now)
 {
 	if (!e->spi)
 		return 4;
-	if (time_after(now, e->last + STRANGER_TTL))
+	if (!time_in_range(now, e->last, e->last + STRANGER_TTL))
 		return 3;
-	if (stranger_credible(e))
+	if (stranger_credible(e) || e->local)
 		return 0;
 	if (!e->fresh)
 		return 2;
-	return time_after(now, e->first + STRANGER_KEEP) ? 1 : 0;
+	return time_in_range(now, e->first, e->first + STRANGER_KEEP) ? 0 : 1;
 }
 
 /*
- * Note one packet of an unknown SPI in table @t; copy its record to @copy.
- * False if the table has no room (it is full of live strangers).
+ * Note one packet of an unknown SPI in table @t; copy its record to @copy,
+ * @is_new if it was not there. False if the table has no room (it is full
+ * of live strangers).
  */
 static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_esp_seen *p,
-			  unsigned long now, struct ipsecnat_stranger *copy)
+			  unsigned long now, struct ipsecnat_stranger *copy, bool *is_new)
 {
 	struct ipsecnat_stranger *e, *room = NULL;
 	int i, best = 0, r;
@@ -110,6 +121,7 @@ static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_es
 		return false;
 	}
 	e = room;
+	*is_new = true;
 	memset(e, 0, sizeof(*e));
 	e->peer = p->peer;
 	e->spi = p->spi;
@@ -122,6 +134,7 @@ static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_es
 	e->checked = now - LEARN_RECHECK;
 	goto out;
 seen:
+	*is_new = false;
 	if (p->seq > e->seq && p->seq - e->seq <= STRANGER_STEP) {
 		if (e->pkts < U16_MAX)
 			e->pkts++;
@@ -158,6 +171,19 @@ static bool stranger_judge_now(struct ipsecnat_strangers *t, __be32 peer, __be32
 	return ok;
 }
 
+/* The stranger is the gateway's own SA: remember it so (returns true). */
+static bool stranger_set_local(struct ipsecnat_strangers *t, __be32 peer, __be32 spi)
+{
+	int i;
+
+	spin_lock_bh(&t->lock);
+	for (i = 0; i < IPSECNAT_STRANGERS; i++)
+		if (t->s[i].spi == spi && t->s[i].peer == peer)
+			t->s[i].local = true;
+	spin_unlock_bh(&t->lock);
+	return true;
+}
+
 static void stranger_forget(struct ipsecnat_strangers *t, __be32 peer, __be32 spi)
 {
 	int i;
@@ -170,9 +196,9 @@ static void stranger_forget(struct ipsecnat_strangers *t, __be32 peer, __be32 sp
 }
 
 /* Did the packet come in on the interface that holds the public address? */
-static bool from_public_side(struct ipsecnat_net *in, const struct ipsecnat_esp_seen *p)
+static bool from_public_side(struct ipsecnat_net *in, __be32 pub, const struct net_device *dev)
 {
-	return p->dev && __ip_dev_find(in->net, p->pub, false) == p->dev;
+	return dev && __ip_dev_find(in->net, pub, false) == dev;
 }
 
 /* Rule 2: candidates. */
@@ -194,25 +220,23 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
 
 /*
  * When @f started a new outbound SA or an IKE exchange shortly before @s or
- * while @s waits (within @window after it); 0 if it did not.
+ * shortly after (its host switching late); 0 if it did not.
  */
-static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
-			       unsigned long window)
+static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s)
 {
-	unsigned long from = s->first - LEARN_PAIR, to = s->first + window;
+	unsigned long from = s->first - LEARN_PAIR, to = s->first + LEARN_LATE;
 	unsigned long fresh = READ_ONCE(f->fresh_at), ike = READ_ONCE(f->ike_at);
 
 	if (!s->fresh)
 		return 0;
-	if (seen_within(fresh, from, to))
+	if (READ_ONCE(f->churn) <= LEARN_CHURN && seen_within(fresh, from, to))
 		return fresh;
 	return seen_within(ike, from, to) ? ike : 0;
 }
 
 /* Does @f pair with any credible stranger of @t but @s? */
 static bool pairs_elsewhere(struct ipsecnat_strangers *t, const struct ipsecnat_flow *f,
-			    const struct ipsecnat_stranger *s, unsigned long window,
-			    unsigned long now)
+			    const struct ipsecnat_stranger *s, unsigned long now)
 {
 	const struct ipsecnat_stranger *e;
 	bool found = false;
@@ -222,7 +246,7 @@ static bool pairs_elsewhere(struct ipsecnat_strangers *t, const struct ipsecnat_
 	for (i = 0; i < IPSECNAT_STRANGERS && !found; i++) {
 		e = &t->s[i];
 		found = e->spi && (e->spi != s->spi || e->peer != s->peer) &&
-			stranger_credible(e) && pair_time(f, e, window) && !excluded(f, e, now);
+			stranger_credible(e) && pair_time(f, e) && !excluded(f, e, now);
 	}
 	spin_unlock_bh(&t->lock);
 	return found;
@@ -245,7 +269,7 @@ static bool strangers_since(struct ipsecnat_strangers *t, const struct ipsecnat_
 
 static bool turn_live(const struct ipsecnat_turn *t, unsigned long now, unsigned long len)
 {
-	return t->flow && time_before(now, t->since + len);
+	return READ_ONCE(t->flow) && time_in_range(now, t->since, t->since + len);
 }
 
 /* Rule 3: the owner of stranger @s of @slot when certain, with the rule in @why. */
@@ -255,14 +279,13 @@ enum learn_verdict {
 	LEARN_AMBIGUOUS,	/* several owners possible, no evidence */
 };
 
-static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+static enum learn_verdict owner(struct ipsecnat_slot *slot, struct ipsecnat_strangers *t,
 				const struct ipsecnat_stranger *s,
 				struct ipsecnat_flow **res, enum ipsecnat_counter *why)
 {
-	unsigned long now = jiffies, window = READ_ONCE(in->set.pending_window), since, t;
 	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *ike;
 	unsigned int n = 0, npair = 0, walked = 0;
-	unsigned long paired_at = 0;
+	unsigned long now = jiffies, paired_at = 0, tp;
 
 	hlist_for_each_entry_rcu(f, &slot->flows, slot_list) {
 		if (++walked > LEARN_WALK_MAX)
@@ -271,33 +294,35 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 			continue;
 		n++;
 		only = f;
-		t = pair_time(f, s, window);
-		if (t) {
+		tp = pair_time(f, s);
+		if (tp) {
 			npair++;
 			pair = f;
-			paired_at = t;
+			paired_at = tp;
 		}
 	}
-	if (n == 1) {						/* 3a */
+	if (!n)
+		return LEARN_AMBIGUOUS;
+	/*
+	 * 3a. Among several flows the last candidate must show a new SA too:
+	 * the owner may be a host with no flow here yet.
+	 */
+	if (n == 1 && (READ_ONCE(slot->nr_flows) == 1 || npair == 1)) {
 		*res = only;
 		*why = READ_ONCE(slot->nr_flows) == 1 ? IPSECNAT_C_rekey_peer : IPSECNAT_C_learned;
 		return stranger_credible(s) ? LEARN_BIND : LEARN_WAIT;
 	}
-	if (!n)
+	if (npair != 1 || pairs_elsewhere(t, pair, s, now))
 		return LEARN_AMBIGUOUS;
+	*res = pair;
 	ike = READ_ONCE(slot->ike_turn.flow);	/* freed after RCU: see flow_put */
-	since = READ_ONCE(slot->ike_turn.since);
-	if (ike && s->fresh && time_before(now, since + LEARN_IKE_TURN) &&	/* 3b */
-	    !time_before(s->first + LEARN_REORDER, since) && !excluded(ike, s, now) &&
-	    (stranger_credible(s) || !strangers_since(&slot->strangers, s, since))) {
-		*res = ike;
+	if (ike == pair && turn_live(&slot->ike_turn, now, LEARN_IKE_TURN) &&	/* 3b */
+	    !time_before(s->first + LEARN_REORDER, READ_ONCE(slot->ike_turn.since)) &&
+	    !strangers_since(t, s, READ_ONCE(slot->ike_turn.since))) {
 		*why = IPSECNAT_C_learned_ike;
 		return LEARN_BIND;
 	}
-	if (npair != 1 || pairs_elsewhere(&slot->strangers, pair, s, window, now))	/* 3c */
-		return LEARN_AMBIGUOUS;
-	*res = pair;
-	*why = IPSECNAT_C_learned_pair;
+	*why = IPSECNAT_C_learned_pair;					/* 3c */
 	if (!stranger_credible(s) || time_before(now, s->first + LEARN_SETTLE) ||
 	    time_before(now, paired_at + LEARN_SETTLE))
 		return LEARN_WAIT;
@@ -310,35 +335,85 @@ static void turn_end(struct ipsecnat_turn *t, const struct ipsecnat_flow *f)
 		WRITE_ONCE(t->flow, NULL);
 }
 
-/* Bind stranger @s to flow @f (under no lock; takes the netns lock). */
+/*
+ * May @f take turn @t (of length @len) now? A turn is not renewed; a flow
+ * whose turn ran out while another was refused lets that one go first.
+ * Under the netns lock.
+ */
+static bool turn_take(struct ipsecnat_turn *t, struct ipsecnat_flow *f, unsigned long now,
+		      unsigned long len)
+{
+	if (t->flow == f && turn_live(t, now, len))
+		return true;
+	if (t->flow && t->flow != f && turn_live(t, now, len)) {
+		t->waiting = true;
+		return false;
+	}
+	if (t->flow == f && t->waiting && turn_live(t, now, 2 * len))
+		return false;
+	WRITE_ONCE(t->since, now);
+	WRITE_ONCE(t->flow, f);
+	t->waiting = false;
+	return true;
+}
+
+/*
+ * Bind stranger @s to flow @f by rule @why (takes the netns lock). A binding
+ * that answers the flow's own new outbound SA ends its turns; any other is
+ * unconfirmed, and a flow may have only a few of those at a time.
+ */
 static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
-				 struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
-				 __be32 pub, enum ipsecnat_counter why, struct ipsecnat_sa **res)
+				 struct ipsecnat_strangers *t, struct ipsecnat_flow *f,
+				 const struct ipsecnat_stranger *s, __be32 pub,
+				 enum ipsecnat_counter why, struct ipsecnat_sa **res)
 {
 	struct ipsecnat_sa_key key = { .pub = pub, .peer = s->peer, .spi = s->spi };
-	enum ipsecnat_result ret = IPSECNAT_OK;
+	enum ipsecnat_result ret = IPSECNAT_HOLD;
+	unsigned long now = jiffies;
 	struct ipsecnat_sa *sa;
-	bool was_unanswered;
+	bool answers;
 
 	spin_lock_bh(&in->lock);
 	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, pub, s->peer, s->spi);
-	if (sa)
-		goto out;	/* another CPU was first */
-	if (f->dead) {
-		ret = IPSECNAT_HOLD;
+	if (sa) {
+		ret = IPSECNAT_OK;	/* another CPU was first */
 		goto out;
 	}
-	was_unanswered = READ_ONCE(f->out_gen) > f->learn_gen;
+	/* changed under us: judge again on the next packet */
+	if (f->dead)
+		goto out;
+	if (why == IPSECNAT_C_learned_ike &&
+	    (slot->ike_turn.flow != f || !turn_live(&slot->ike_turn, now, LEARN_IKE_TURN)))
+		goto out;
+	answers = READ_ONCE(f->out_gen) > f->learn_gen;
+	if (!answers) {
+		if (!time_in_range(now, f->unconfirmed_since,
+				   f->unconfirmed_since + READ_ONCE(in->set.pending_timeout))) {
+			f->unconfirmed_since = now;
+			f->nr_unconfirmed = 0;
+		}
+		if (f->nr_unconfirmed >= LEARN_UNCONFIRMED) {
+			ipsecnat_count(in, IPSECNAT_C_cap_host);
+			ret = IPSECNAT_REFUSE;
+			goto out;
+		}
+	}
 	sa = ipsecnat_sa_new(in, f, IPSECNAT_IN, &key, s->ports.host ? &s->ports : NULL);
 	if (!sa) {
 		ret = IPSECNAT_REFUSE;
 		goto out;
 	}
+	sa->unconfirmed = !answers;
+	ret = IPSECNAT_OK;
 	WRITE_ONCE(f->learn_gen, sa->gen);
 	/* no new outbound SA of its own to answer: its next one is this SA's pair */
-	f->in_unpaired = !was_unanswered;
-	turn_end(&slot->out_turn, f);
-	turn_end(&slot->ike_turn, f);
+	f->in_unpaired = !answers;
+	if (answers) {
+		turn_end(&slot->out_turn, f);
+		turn_end(&slot->ike_turn, f);
+	} else {
+		f->nr_unconfirmed++;
+	}
 	ipsecnat_count(in, why);
 	ipsecnat_notify_sa(in, why == IPSECNAT_C_rekey_peer ? IPSECNAT_EV_REKEYED :
 			   IPSECNAT_EV_LEARNED, sa);
@@ -346,7 +421,7 @@ out:
 	*res = sa;
 	spin_unlock_bh(&in->lock);
 	if (sa)
-		stranger_forget(&slot->strangers, s->peer, s->spi);
+		stranger_forget(t, s->peer, s->spi);
 	return ret;
 }
 
@@ -356,6 +431,7 @@ static enum ipsecnat_result forward_bind(struct ipsecnat_net *in, struct ipsecna
 					 const struct ipsecnat_ports *ports,
 					 struct ipsecnat_sa **res)
 {
+	struct ipsecnat_slot *slot;
 	struct ipsecnat_flow *f;
 	struct ipsecnat_sa *sa = NULL;
 
@@ -366,6 +442,9 @@ static enum ipsecnat_result forward_bind(struct ipsecnat_net *in, struct ipsecna
 		sa = ipsecnat_sa_lookup(in, dir, key->pub, key->peer, key->spi);
 	if (sa)
 		goto out;
+	slot = ipsecnat_slot_lookup(in, key->peer, key->pub);
+	if (slot && slot->nr_flows && ipsecnat_slot_only_flow(slot)->key.host != fwd->server)
+		goto out;	/* an inside host started talking to the peer meanwhile */
 	f = ipsecnat_flow_get(in, fwd->server, key->peer, key->pub);
 	if (!f) {
 		ipsecnat_count(in, IPSECNAT_C_no_memory);
@@ -396,6 +475,48 @@ out:
 	return sa ? IPSECNAT_OK : IPSECNAT_REFUSE;
 }
 
+/* The stranger table of @slot, made with its first stranger (NULL: no memory). */
+static struct ipsecnat_strangers *slot_strangers(struct ipsecnat_slot *slot)
+{
+	struct ipsecnat_strangers *t = rcu_dereference(slot->strangers), *old;
+
+	if (t)
+		return t;
+	t = kzalloc(sizeof(*t), GFP_ATOMIC);
+	if (!t)
+		return NULL;
+	spin_lock_init(&t->lock);
+	old = unrcu_pointer(cmpxchg(&slot->strangers, NULL, RCU_INITIALIZER(t)));
+	if (old) {		/* another CPU was first */
+		kfree(t);
+		return old;
+	}
+	return t;
+}
+
+/*
+ * Note @p in table @t. PASS when it is the gateway's own (marked) SA, HOLD
+ * when the table has no room; else OK with the record in @s.
+ */
+static enum ipsecnat_result note(struct ipsecnat_net *in, struct ipsecnat_strangers *t,
+				 const struct ipsecnat_esp_seen *p, struct ipsecnat_stranger *s)
+{
+	bool is_new;
+
+	if (!t || !stranger_note(t, p, jiffies, s, &is_new)) {
+		ipsecnat_count(in, IPSECNAT_C_strangers_full);
+		return IPSECNAT_HOLD;
+	}
+	/* marked states (VTI, XFRM interfaces) miss the hook's unmarked lookup */
+	if (is_new && ipsecnat_local_spi_any_mark(in->net, p->pub, p->spi))
+		s->local = stranger_set_local(t, p->peer, p->spi);
+	if (s->local) {
+		ipsecnat_count(in, IPSECNAT_C_local_spi);
+		return IPSECNAT_PASS;
+	}
+	return IPSECNAT_OK;
+}
+
 static enum ipsecnat_result learn_forward_esp(struct ipsecnat_net *in,
 					      const struct ipsecnat_esp_seen *p,
 					      struct ipsecnat_sa **res)
@@ -409,10 +530,9 @@ static enum ipsecnat_result learn_forward_esp(struct ipsecnat_net *in,
 		ipsecnat_count(in, IPSECNAT_C_unknown_spi);
 		return IPSECNAT_PASS;
 	}
-	if (!stranger_note(&fwd->strangers, p, jiffies, &s)) {
-		ipsecnat_count(in, IPSECNAT_C_strangers_full);
-		return IPSECNAT_HOLD;
-	}
+	r = note(in, &fwd->strangers, p, &s);
+	if (r != IPSECNAT_OK)
+		return r;
 	if (!stranger_credible(&s))
 		return IPSECNAT_HOLD;
 	r = forward_bind(in, fwd, IPSECNAT_IN, &key, p->ports, res);
@@ -430,28 +550,29 @@ enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
 					const struct ipsecnat_esp_seen *p,
 					struct ipsecnat_sa **res)
 {
-	unsigned long now = jiffies;
+	struct ipsecnat_strangers *t;
 	enum ipsecnat_counter why;
 	struct ipsecnat_stranger s;
 	struct ipsecnat_slot *slot;
+	enum ipsecnat_result r;
 	struct ipsecnat_flow *f;
 
-	if (!from_public_side(in, p)) {
+	if (!from_public_side(in, p->pub, p->dev)) {
 		ipsecnat_count(in, IPSECNAT_C_foreign_iface);
 		return IPSECNAT_PASS;
 	}
 	slot = ipsecnat_slot_lookup(in, p->peer, p->pub);
 	if (!slot || !READ_ONCE(slot->nr_flows))
 		return learn_forward_esp(in, p, res);
-	if (!stranger_note(&slot->strangers, p, now, &s)) {
-		ipsecnat_count(in, IPSECNAT_C_strangers_full);
+	t = slot_strangers(slot);
+	r = note(in, t, p, &s);
+	if (r != IPSECNAT_OK)
+		return r;
+	if (!stranger_judge_now(t, p->peer, p->spi, jiffies))
 		return IPSECNAT_HOLD;
-	}
-	if (!stranger_judge_now(&slot->strangers, p->peer, p->spi, now))
-		return IPSECNAT_HOLD;
-	switch (owner(in, slot, &s, &f, &why)) {
+	switch (owner(slot, t, &s, &f, &why)) {
 	case LEARN_BIND:
-		return bind(in, slot, f, &s, p->pub, why, res);
+		return bind(in, slot, t, f, &s, p->pub, why, res);
 	case LEARN_WAIT:
 		break;
 	case LEARN_AMBIGUOUS:
@@ -468,24 +589,30 @@ enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
  * a new SA: a forward's, else not ours. Otherwise it is a new IKE SA from
  * the peer's rekey: the slot's IKE turn holder, or its only flow.
  */
-enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, __be32 pub,
-					__be32 peer, const __be32 *spi_i, u64 spi_r,
+enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk_buff *skb,
+					const __be32 *spi_i, u64 spi_r,
 					const struct ipsecnat_ports *ports,
 					struct ipsecnat_sa **res)
 {
+	__be32 pub = ip_hdr(skb)->daddr, peer = ip_hdr(skb)->saddr;
 	struct ipsecnat_sa_key key = {
 		.pub = pub, .peer = peer, .spi = spi_i[0], .spi2 = spi_i[1],
 	};
-	struct ipsecnat_slot *slot = ipsecnat_slot_lookup(in, peer, pub);
 	enum ipsecnat_result ret = IPSECNAT_REFUSE;
 	struct ipsecnat_flow *f = NULL;
+	struct ipsecnat_slot *slot;
 	struct ipsecnat_fwd *fwd;
 	struct ipsecnat_sa *sa;
 
 	*res = NULL;
-	if (!spi_r) {
+	if (!from_public_side(in, pub, skb->dev)) {
+		ipsecnat_count(in, IPSECNAT_C_foreign_iface);
+		return IPSECNAT_PASS;
+	}
+	slot = ipsecnat_slot_lookup(in, peer, pub);
+	if (!spi_r || !slot || !READ_ONCE(slot->nr_flows)) {
 		fwd = ipsecnat_fwd_lookup(in, pub);
-		if (fwd)
+		if (fwd && !spi_r)
 			return forward_bind(in, fwd, IPSECNAT_IKE, &key, ports, res);
 		ipsecnat_count(in, IPSECNAT_C_unknown_spi);
 		return IPSECNAT_PASS;
@@ -497,9 +624,9 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, __be32 pub,
 		ret = IPSECNAT_OK;
 		goto out;
 	}
-	if (slot && turn_live(&slot->ike_turn, jiffies, LEARN_IKE_TURN))
+	if (turn_live(&slot->ike_turn, jiffies, LEARN_IKE_TURN))
 		f = slot->ike_turn.flow;
-	else if (slot)
+	else
 		f = ipsecnat_slot_only_flow(slot);
 	if (!f || f->dead) {
 		ipsecnat_count(in, IPSECNAT_C_ambiguous);
@@ -523,27 +650,40 @@ out:
 /* Rule 4: turns. */
 
 /*
- * May @f start an unanswered new outbound SA now? Under the netns lock.
- * The turn starts with the SA's first packet and is not renewed by traffic.
+ * May @f make a new outbound SA now? Under the netns lock. A flow that never
+ * learned an inbound SA (a new host) waits for the slot's turn, so that the
+ * peer's first answers come one host at a time. A flow's rekeys never wait:
+ * holding them would hide the evidence that tells rekeys apart.
  */
-bool ipsecnat_out_turn_locked(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 {
-	struct ipsecnat_turn *t = &f->slot->out_turn;
+	lockdep_assert_held(&in->lock);
+	if (f->in_unpaired || f->learn_gen)
+		return true;
+	return turn_take(&f->slot->out_turn, f, jiffies, READ_ONCE(in->set.pending_window));
+}
+
+/*
+ * A new outbound SA of @f was made: its start is evidence for rule 3c,
+ * unless the flow churns SPIs (a host spraying new SPIs pairs with nothing).
+ */
+void ipsecnat_learn_out_created(struct ipsecnat_flow *f)
+{
 	unsigned long now = jiffies;
 
-	if (t->flow && t->flow != f && turn_live(t, now, READ_ONCE(in->set.pending_window)))
-		return false;
-	WRITE_ONCE(t->flow, f);
-	WRITE_ONCE(t->since, now);
-	return true;
+	if (!time_in_range(now, f->churn_since, f->churn_since + LEARN_CHURN_WINDOW)) {
+		f->churn_since = now;
+		f->churn = 0;
+	}
+	WRITE_ONCE(f->churn, f->churn + 1);
+	WRITE_ONCE(f->fresh_at, now ?: 1);
 }
 
 /*
  * A child-creating IKE message of flow @f (IKEv2 IKE_AUTH or
- * CREATE_CHILD_SA, IKEv1 Quick Mode), seen translated. A request takes the
- * slot's IKE turn; while another flow holds it, the request is dropped
- * (false) and IKE retransmits it. A flow whose turn ran out while another
- * waited lets that one go first.
+ * CREATE_CHILD_SA, IKEv1 Quick Mode), seen translated. An IKEv2 request
+ * takes the slot's IKE turn; while another flow holds it, the request is
+ * dropped (false) and IKE retransmits it.
  */
 bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool request)
 {
@@ -555,19 +695,8 @@ bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, boo
 	if (!request || (READ_ONCE(t->flow) == f && turn_live(t, now, LEARN_IKE_TURN)))
 		return true;
 	spin_lock_bh(&in->lock);
-	if (f->dead)
-		goto out;
-	if (t->flow && t->flow != f && turn_live(t, now, LEARN_IKE_TURN)) {
-		t->waiting = true;
-		ok = false;
-	} else if (t->flow == f && t->waiting && turn_live(t, now, 2 * LEARN_IKE_TURN)) {
-		ok = false;	/* its turn ran out while another waited */
-	} else {
-		WRITE_ONCE(t->flow, f);
-		WRITE_ONCE(t->since, now);
-		t->waiting = false;
-	}
-out:
+	if (!f->dead)
+		ok = turn_take(t, f, now, LEARN_IKE_TURN);
 	spin_unlock_bh(&in->lock);
 	if (!ok)
 		ipsecnat_count(in, IPSECNAT_C_ike_paced);
@@ -615,8 +744,11 @@ void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
 	if (sa->dir == IPSECNAT_IKE)
 		return;
 	u = &f->use[sa->dir];
-	if (sa->gen < READ_ONCE(u->gen) && time_after(now, READ_ONCE(u->since) + LEARN_REORDER))
+	if (sa->gen > READ_ONCE(u->gen)) {
+		WRITE_ONCE(u->gen, sa->gen);
+		WRITE_ONCE(u->since, now);
+	} else if (sa->gen < READ_ONCE(u->gen) &&
+		   time_after(now, READ_ONCE(u->since) + LEARN_REORDER)) {
 		WRITE_ONCE(f->multi_until, (now + LEARN_MULTI) ?: 1);
-	WRITE_ONCE(u->gen, sa->gen);
-	WRITE_ONCE(u->since, now);
+	}
 }

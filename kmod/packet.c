@@ -300,8 +300,25 @@ unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
 	return XT_CONTINUE;
 }
 
-/* An SA of the gateway's own for @spi to @daddr, whatever its mark (VTI, XFRM interfaces). */
+/* An unmarked SA of the gateway's own for @spi to @daddr: one hash lookup. */
 static bool local_spi(struct net *net, __be32 daddr, __be32 spi)
+{
+	xfrm_address_t a = { .a4 = daddr };
+	struct xfrm_state *x;
+
+	x = xfrm_state_lookup(net, 0, &a, spi, IPPROTO_ESP, AF_INET);
+	if (!x)
+		return false;
+	xfrm_state_put(x);
+	return true;
+}
+
+/*
+ * An SA of the gateway's own for @spi to @daddr whatever its mark (VTI,
+ * XFRM interfaces). This walks every xfrm state: learn.c asks once per
+ * new stranger, never per packet.
+ */
+bool ipsecnat_local_spi_any_mark(struct net *net, __be32 daddr, __be32 spi)
 {
 	struct xfrm_state *x;
 	bool mine;
@@ -309,7 +326,7 @@ static bool local_spi(struct net *net, __be32 daddr, __be32 spi)
 	x = xfrm_state_lookup_byspi(net, spi, AF_INET);
 	if (!x)
 		return false;
-	mine = x->id.daddr.a4 == daddr;
+	mine = x->id.daddr.a4 == daddr && x->id.proto == IPPROTO_ESP;
 	xfrm_state_put(x);
 	return mine;
 }

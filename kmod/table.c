@@ -93,6 +93,13 @@ static void free_entry(void *ptr, void *arg)
 	kfree(ptr);
 }
 
+static void slot_destroy(struct ipsecnat_slot *s);
+
+static void free_slot_entry(void *ptr, void *arg)
+{
+	slot_destroy(ptr);
+}
+
 /* Called after the hooks are gone and an RCU grace period has passed. */
 void ipsecnat_tables_destroy(struct ipsecnat_net *in)
 {
@@ -101,7 +108,7 @@ void ipsecnat_tables_destroy(struct ipsecnat_net *in)
 	for (dir = 0; dir < IPSECNAT_NR_DIRS; dir++)
 		rhashtable_free_and_destroy(&in->sas[dir], free_entry, NULL);
 	rhashtable_free_and_destroy(&in->flows, free_entry, NULL);
-	rhashtable_free_and_destroy(&in->slots, free_entry, NULL);
+	rhashtable_free_and_destroy(&in->slots, free_slot_entry, NULL);
 	rhashtable_free_and_destroy(&in->hosts, free_entry, NULL);
 	rhashtable_free_and_destroy(&in->fwds, free_entry, NULL);
 }
@@ -163,9 +170,9 @@ bool ipsecnat_sa_pending(const struct ipsecnat_sa *sa)
 	case IPSECNAT_OUT:
 		return !ipsecnat_sa_answered(sa);
 	case IPSECNAT_IN:
-		return READ_ONCE(sa->flow->fwd_unanswered);
+		return READ_ONCE(sa->flow->fwd_unanswered) || !ipsecnat_in_confirmed(sa);
 	case IPSECNAT_IKE:
-		return !ipsecnat_ike_spi_r(sa);
+		return !ipsecnat_ike_spi_r(sa) || READ_ONCE(sa->flow->fwd_unanswered);
 	}
 	return false;
 }
@@ -208,7 +215,6 @@ static struct ipsecnat_slot *slot_get(struct ipsecnat_net *in, __be32 peer, __be
 		return NULL;
 	s->key.peer = peer;
 	s->key.pub = pub;
-	spin_lock_init(&s->strangers.lock);
 	if (rhashtable_insert_fast(&in->slots, &s->node, slot_params)) {
 		kfree(s);
 		return NULL;
@@ -216,12 +222,23 @@ static struct ipsecnat_slot *slot_get(struct ipsecnat_net *in, __be32 peer, __be
 	return s;
 }
 
+static void slot_destroy(struct ipsecnat_slot *s)
+{
+	kfree(rcu_access_pointer(s->strangers));
+	kfree(s);
+}
+
+static void slot_free_rcu(struct rcu_head *head)
+{
+	slot_destroy(container_of(head, struct ipsecnat_slot, rcu));
+}
+
 static void slot_put(struct ipsecnat_net *in, struct ipsecnat_slot *s)
 {
 	if (s->nr_flows)
 		return;
 	rhashtable_remove_fast(&in->slots, &s->node, slot_params);
-	kfree_rcu(s, rcu);
+	call_rcu(&s->rcu, slot_free_rcu);
 }
 
 /* A slot a new flow can take without waiting for anyone. */
@@ -334,6 +351,24 @@ struct ipsecnat_flow *ipsecnat_flow_get(struct ipsecnat_net *in, __be32 host, __
 	return NULL;
 }
 
+/* A forward's client was answered: it no longer counts against the server. */
+void ipsecnat_fwd_answered(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+{
+	lockdep_assert_held(&in->lock);
+	if (!f->fwd_unanswered || f->dead)
+		return;
+	WRITE_ONCE(f->fwd_unanswered, false);
+	f->hostent->nr_fwd_unanswered--;
+}
+
+/* The same, from the packet path. */
+void ipsecnat_fwd_client_answered(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+{
+	spin_lock_bh(&in->lock);
+	ipsecnat_fwd_answered(in, f);
+	spin_unlock_bh(&in->lock);
+}
+
 void ipsecnat_flow_release(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 {
 	struct ipsecnat_host *h = f->hostent;
@@ -370,26 +405,25 @@ struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flo
 	}
 	sa->dir = dir;
 	sa->flow = f;
-	sa->gen = ++in->gen;
+	sa->gen = in->gen + 1;
+	sa->created = jiffies;
+	sa->lastuse = sa->created;
+	if (rhashtable_insert_fast(&in->sas[dir], &sa->node, sa_params)) {
+		kfree(sa);
+		goto nomem;
+	}
+	in->gen++;
 	/*
 	 * An inbound SA learned without this host's claim (peer-first rekey,
 	 * a forward, a static SPI) is the pair of its next outbound SA, which
 	 * is then answered at once.
 	 */
 	if (dir == IPSECNAT_OUT) {
-		WRITE_ONCE(f->out_gen, sa->gen);
 		sa->paired = f->in_unpaired;
 		f->in_unpaired = false;
-		if (f->fwd_unanswered) {	/* the server answered its client */
-			WRITE_ONCE(f->fwd_unanswered, false);
-			f->hostent->nr_fwd_unanswered--;
-		}
-	}
-	sa->created = jiffies;
-	sa->lastuse = sa->created;
-	if (rhashtable_insert_fast(&in->sas[dir], &sa->node, sa_params)) {
-		kfree(sa);
-		goto nomem;
+		f->nr_unconfirmed = 0;	/* earlier inbound SAs are confirmed now */
+		WRITE_ONCE(f->out_gen, sa->gen);
+		ipsecnat_fwd_answered(in, f);	/* the server answered its client */
 	}
 	f->nr_sas++;
 	f->hostent->nr_sas++;
@@ -482,11 +516,7 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 	f = ipsecnat_flow_for_out(in, host, peer, pool);
 	if (!f)
 		goto out;
-	/*
-	 * The pair of an inbound SA learned first waits for nothing and must
-	 * not claim the slot, or the next host's new SPI would go to it.
-	 */
-	if (!f->in_unpaired && !ipsecnat_out_turn_locked(in, f)) {
+	if (!ipsecnat_learn_out_allowed(in, f)) {
 		ipsecnat_count(in, IPSECNAT_C_held_back);
 		if (ipsecnat_notify_ratelimit(in))
 			ipsecnat_notify(in, IPSECNAT_EV_HELD, IPSECNAT_OUT, host, peer, spi);
@@ -494,7 +524,7 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 	} else {
 		sa = ipsecnat_sa_new(in, f, IPSECNAT_OUT, &key, ports);
 		if (sa) {
-			WRITE_ONCE(f->fresh_at, jiffies ?: 1);
+			ipsecnat_learn_out_created(f);
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
 			*res = sa;
 			ret = IPSECNAT_OK;

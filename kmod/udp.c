@@ -109,6 +109,26 @@ static enum udp_kind udp_parse(const struct sk_buff *skb, __be16 port, struct ud
 	return UDP_IKE;
 }
 
+/*
+ * A GRO aggregate (rx-udp-gro-forwarding, GRO fraglist) may join several
+ * hosts' datagrams of one 4-tuple, P:4500 -> A:4500: it is translated as a
+ * whole only if every segment is ESP of the first one's SA; else dropped.
+ */
+static bool gso_one_sa(const struct sk_buff *skb, enum udp_kind kind, __be32 spi)
+{
+	unsigned int off = ip_hdrlen(skb) + sizeof(struct udphdr), step;
+
+	if (!skb_is_gso(skb))
+		return true;
+	step = skb_shinfo(skb)->gso_size;
+	if (kind != UDP_ESP || !step)
+		return false;
+	for (off += step; off < skb->len; off += step)
+		if (ipsecnat_esp_spi(skb, off) != spi)
+			return false;
+	return true;
+}
+
 /* Does the rule preserve inside source port @sport? */
 static bool preserved(const struct xt_ipsecnat_tginfo *info, __be16 sport)
 {
@@ -240,6 +260,7 @@ unsigned int ipsecnat_outbound_udp(struct ipsecnat_net *in, struct sk_buff *skb,
 	struct udp_msg m = {};
 	struct udphdr _uh;
 	const struct udphdr *uh;
+	enum udp_kind kind;
 
 	if (ipsecnat_later_fragment(iph))
 		return XT_CONTINUE;	/* conntrack reassembled ours */
@@ -248,7 +269,12 @@ unsigned int ipsecnat_outbound_udp(struct ipsecnat_net *in, struct sk_buff *skb,
 		return XT_CONTINUE;
 	m.ports.host = uh->source;
 	m.ports.peer = uh->dest;
-	switch (udp_parse(skb, uh->source, &m)) {
+	kind = udp_parse(skb, uh->source, &m);
+	if (!gso_one_sa(skb, kind, m.spi)) {
+		ipsecnat_count(in, IPSECNAT_C_malformed);
+		return NF_DROP;
+	}
+	switch (kind) {
 	case UDP_ESP:
 		return ipsecnat_out_esp(in, skb, info, out, m.spi, &m.ports);
 	case UDP_IKE:
@@ -285,6 +311,9 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 			ipsecnat_count(in, IPSECNAT_C_ike_mismatch);
 			return NF_DROP;
 		}
+		/* a forward's client that echoes the server's SPI saw its reply */
+		if (spi_r && m->spi_r == spi_r && READ_ONCE(sa->flow->fwd_unanswered))
+			ipsecnat_fwd_client_answered(in, sa->flow);
 	} else {
 		if (not_ours(in, skb)) {
 			/* an inside host's IKE on its way out, ports not ours */
@@ -292,8 +321,7 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 				ipsecnat_ike_evidence(in, iph->saddr, iph->daddr);
 			return NF_ACCEPT;
 		}
-		r = ipsecnat_learn_ike(in, iph->daddr, iph->saddr, m->spi_i, m->spi_r,
-				       &m->ports, &sa);
+		r = ipsecnat_learn_ike(in, skb, m->spi_i, m->spi_r, &m->ports, &sa);
 		if (r != IPSECNAT_OK)
 			return ipsecnat_unlearned(r);
 	}
@@ -325,6 +353,7 @@ static unsigned int in_keepalive(struct ipsecnat_net *in, struct sk_buff *skb)
 /* Inbound UDP to port 500 or 4500 (PREROUTING, before conntrack). */
 unsigned int ipsecnat_inbound_udp(struct ipsecnat_net *in, struct sk_buff *skb)
 {
+	enum udp_kind kind;
 	struct udp_msg m = {};
 	struct udphdr _uh;
 	const struct udphdr *uh;
@@ -337,7 +366,15 @@ unsigned int ipsecnat_inbound_udp(struct ipsecnat_net *in, struct sk_buff *skb)
 		return NF_ACCEPT;
 	m.ports.host = uh->dest;
 	m.ports.peer = uh->source;
-	switch (udp_parse(skb, uh->dest, &m)) {
+	kind = udp_parse(skb, uh->dest, &m);
+	if (!gso_one_sa(skb, kind, m.spi)) {
+		/* mixed ESP to our address is dropped, the rest left alone */
+		if (kind != UDP_ESP || inet_addr_type(in->net, ip_hdr(skb)->daddr) != RTN_LOCAL)
+			return NF_ACCEPT;
+		ipsecnat_count(in, IPSECNAT_C_malformed);
+		return NF_DROP;
+	}
+	switch (kind) {
 	case UDP_ESP:
 		return ipsecnat_in_esp(in, skb, m.spi, &m.ports);
 	case UDP_IKE:

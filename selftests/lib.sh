@@ -241,21 +241,121 @@ tunnel_add() {
 	tunnel_peer_side "$1" "$2" "${3:-1}" "${4:-$PUB}"
 }
 
+# rekey_in I J GEN: both ends install generation GEN's inbound SAs of host I
+# <-> peer J (as IKE does before anyone sends on them)
+rekey_in() {
+	local i=$1 j=$2 g=$3 r
+	r=$(reqid "$i" "$j")
+	xfrm_sa "${HOSTS[i]}" "$(peer_addr "$j")" "$(host_addr "$i")" "$(spi_in "$i" "$j" "$g")" "$r" tunnel
+	xfrm_sa "${PEERS[j]}" "$PUB" "$(peer_addr "$j")" "$(spi_out "$i" "$j" "$g")" "$r" tunnel
+}
+
+# rekey_out I J GEN FIRST: then the outbound ones, FIRST (host|peer) first;
+# each end sends on its newest SA from then on
+rekey_out() {
+	local i=$1 j=$2 g=$3 r ha pa so si
+	ha=$(host_addr "$i") pa=$(peer_addr "$j") r=$(reqid "$i" "$j")
+	so=$(spi_out "$i" "$j" "$g") si=$(spi_in "$i" "$j" "$g")
+	if [ "$4" = host ]; then
+		xfrm_sa "${HOSTS[i]}" "$ha" "$pa" "$so" "$r" tunnel
+		xfrm_sa "${PEERS[j]}" "$pa" "$PUB" "$si" "$r" tunnel
+	else
+		xfrm_sa "${PEERS[j]}" "$pa" "$PUB" "$si" "$r" tunnel
+		xfrm_sa "${HOSTS[i]}" "$ha" "$pa" "$so" "$r" tunnel
+	fi
+}
+
 # tunnel_rekey I J GEN FIRST: new SAs the way IKE installs them, inbound
 # ones first on both sides, then the outbound ones, FIRST (host|peer) first.
 tunnel_rekey() {
-	local i=$1 j=$2 g=$3 h=${HOSTS[$1]} p=${PEERS[$2]} r ha pa so si
-	ha=$(host_addr "$i") pa=$(peer_addr "$j") r=$(reqid "$i" "$j")
-	so=$(spi_out "$i" "$j" "$g") si=$(spi_in "$i" "$j" "$g")
-	xfrm_sa "$h" "$pa" "$ha" "$si" "$r" tunnel
-	xfrm_sa "$p" "$PUB" "$pa" "$so" "$r" tunnel
-	if [ "$4" = host ]; then
-		xfrm_sa "$h" "$ha" "$pa" "$so" "$r" tunnel
-		xfrm_sa "$p" "$pa" "$PUB" "$si" "$r" tunnel
-	else
-		xfrm_sa "$p" "$pa" "$PUB" "$si" "$r" tunnel
-		xfrm_sa "$h" "$ha" "$pa" "$so" "$r" tunnel
-	fi
+	rekey_in "$1" "$2" "$3"
+	rekey_out "$1" "$2" "$3" "$4"
+}
+
+# rekey_storm GEN STYLE FIRST I...: hosts I... rekey with peer 1 at once:
+# every new inbound SA first, then all outbound ones. FIRST is host, peer,
+# or mixed (odd hosts peer first, even hosts host first). STYLE par: each
+# host's outbound pair in order, all hosts in background jobs at once;
+# batch: two steps, each the peer's SAs in one `ip -batch` beside the hosts'
+# SAs in background jobs (the first of every pair, then the second).
+# REKEY_T0 (microseconds) is when the outbound switch started.
+rekey_storm() {
+	local g=$1 style=$2 first=$3 i f step pids=() p peerb
+	shift 3
+	for i in "$@"; do rekey_in "$i" 1 "$g"; done
+	REKEY_T0=${EPOCHREALTIME/./}
+	for step in 1 2; do
+		peerb=""
+		for i in "$@"; do
+			f=$first
+			[ "$f" = mixed ] && { f=host; ((i % 2)) && f=peer; }
+			if [ "$style" = par ]; then
+				[ $step = 1 ] || continue
+				rekey_out "$i" 1 "$g" "$f" &
+				pids+=($!)
+			elif [ "$f$step" = peer1 ] || [ "$f$step" = host2 ]; then
+				peerb+="xfrm state add src $(peer_addr 1) dst $PUB proto esp spi $(spi_in "$i" 1 "$g") reqid $(reqid "$i" 1) mode tunnel aead rfc4106(gcm(aes)) $KEY 128"$'\n'
+			else
+				xfrm_sa "${HOSTS[i]}" "$(host_addr "$i")" "$(peer_addr 1)" \
+					"$(spi_out "$i" 1 "$g")" "$(reqid "$i" 1)" tunnel &
+				pids+=($!)
+			fi
+		done
+		[ -z "$peerb" ] || ip -n "${PEERS[1]}" -batch - <<<"$peerb" || fail "peer SAs of generation $g"
+		for p in "${pids[@]}"; do wait "$p" || fail "outbound SAs of generation $g"; done
+		pids=()
+	done
+}
+
+# xfrm_sa_use NS: "SPI PACKETS FIRST-USE" for each SA of NS (FIRST-USE in
+# seconds since the epoch, 0 if never used)
+xfrm_sa_use() {
+	ip -n "$1" -s xfrm state | awk '
+		$1 == "proto" && $2 == "esp" { spi = $4; sub(/\(.*/, "", spi) }
+		/lifetime current:/ {
+			getline; split($1, a, "("); pk = a[1]
+			getline; u = 0
+			if ($5 != "-") { t = $5 " " $6; gsub(/[-:]/, " ", t); u = mktime(t) }
+			print spi, pk, u
+		}'
+}
+
+# wait_rebind GEN TIMEOUT_S I...: wait until every host I carries traffic
+# both ways on its generation-GEN SAs with peer 1: its new inbound SA and
+# the peer's SA for its new outbound SPI both received ESP. The kernel's
+# first-use times of those SAs (seconds) say when, so slow polling does not
+# count: a host is late if either came more than TIMEOUT_S after REKEY_T0.
+# Logs each host's time; LATE lists the late hosts (return 1 then),
+# REBIND_S is the slowest in time.
+wait_rebind() {
+	local g=$1 t=$2 i next left=("${@:3}") last=0 t0=$((REKEY_T0 / 1000000)) ps u1 u2 d
+	LATE=()
+	REBIND_S=0
+	while ((${#left[@]})); do
+		((EPOCHSECONDS > t0 + t)) && last=1	# all first uses in time are visible now
+		ps=$(xfrm_sa_use "${PEERS[1]}")
+		next=()
+		for i in "${left[@]}"; do
+			u1=$(xfrm_sa_use "${HOSTS[i]}" | awk -v s="$(spi_in "$i" 1 "$g")" '$1 == s { print $3 }')
+			u2=$(awk -v s="$(spi_out "$i" 1 "$g")" '$1 == s { print $3 }' <<<"$ps")
+			if [ "${u1:-0}" -gt 0 ] && [ "${u2:-0}" -gt 0 ]; then
+				d=$(( (u1 > u2 ? u1 : u2) - t0 ))
+				log "host $i rebound after $d s"
+				((d <= t)) || LATE+=("$i")
+				((d <= REBIND_S)) || REBIND_S=$d
+			else
+				next+=("$i")
+			fi
+		done
+		left=("${next[@]}")
+		((last)) && break
+		sleep 0.5
+	done
+	for i in "${left[@]}"; do
+		log "host $i not rebound; the gateway binds its new SPI $(spi_in "$i" 1 "$g") to $(spi_owner "$(spi_in "$i" 1 "$g")")"
+	done
+	LATE+=("${left[@]}")
+	[ ${#LATE[@]} -eq 0 ]
 }
 
 # tunnel_del_gen I J GEN: remove one generation of SAs (after a rekey)
@@ -281,6 +381,20 @@ peer_ping() {
 		-I "$(peer_inner "$1")" "$(host_inner "$2")" >/dev/null 2>&1
 }
 
+# bg_pings I...: pings every 0.2 s from each host I to peer 1 and back through
+# their tunnels, until the test ends
+bg_pings() {
+	local i
+	for i in "$@"; do
+		ip netns exec "${HOSTS[i]}" ping -q -i 0.2 -I "$(host_inner "$i")" "$(peer_inner 1)" \
+			>/dev/null 2>&1 &
+		BG_PIDS+=($!)
+		ip netns exec "${PEERS[1]}" ping -q -i 0.2 -I "$(peer_inner 1)" "$(host_inner "$i")" \
+			>/dev/null 2>&1 &
+		BG_PIDS+=($!)
+	done
+}
+
 # wan_mtu MTU: the path from the router to peer 1 gets a small MTU
 wan_mtu() {
 	ip -n "$RT" link set p1 mtu "$1"
@@ -299,17 +413,27 @@ xfrm_stat() {
 	ip netns exec "$1" awk -v f="$2" '$1 == f { print $2 }' /proc/net/xfrm_stat
 }
 
+# ns_name NS: "host I" or "peer J" for a namespace of the topology, else NS
+ns_name() {
+	local i
+	for i in "${!HOSTS[@]}"; do [ "${HOSTS[i]}" = "$1" ] && { echo "host $i"; return; }; done
+	for i in "${!PEERS[@]}"; do [ "${PEERS[i]}" = "$1" ] && { echo "peer $i"; return; }; done
+	echo "$1"
+}
+
 # Every host and peer (or each NS given) received only its own ESP: no SPI
 # it does not know, no integrity failures (a foreign SA's packet fails them).
+# Fails naming every namespace and counter that is not 0.
 check_no_misdelivery() {
-	local ns f v list=("$@")
+	local ns f v list=("$@") bad=""
 	[ $# -gt 0 ] || list=("${HOSTS[@]}" "${PEERS[@]}")
 	for ns in "${list[@]}"; do
 		for f in XfrmInNoStates XfrmInStateProtoError XfrmInStateInvalid XfrmInTmplMismatch; do
 			v=$(xfrm_stat "$ns" "$f")
-			[ "${v:-0}" = 0 ] || fail "$ns: $f=$v"
+			[ "${v:-0}" = 0 ] || bad+=" $(ns_name "$ns"): $f=$v;"
 		done
 	done
+	[ -z "$bad" ] || fail "misdelivered ESP:$bad"
 }
 
 # UDP datagrams NS dropped for a bad checksum (a wrong NAT rewrite)
@@ -323,6 +447,20 @@ sa_packets_in() {
 	ip -n "${HOSTS[i]}" -s xfrm state get src "$(peer_addr "$j")" dst "$(host_addr "$i")" \
 		proto esp spi "$(spi_in "$i" "$j" "$g")" 2>/dev/null |
 		awk '/lifetime current:/ { getline; split($2, a, "("); print a[1]; exit }'
+}
+
+# ESP packets peer J's inbound SA from host I (generation G) received
+peer_sa_packets_in() {
+	local i=$1 j=$2 g=${3:-1}
+	ip -n "${PEERS[j]}" -s xfrm state get src "$PUB" dst "$(peer_addr "$j")" \
+		proto esp spi "$(spi_out "$i" "$j" "$g")" 2>/dev/null |
+		awk '/lifetime current:/ { getline; split($2, a, "("); print a[1]; exit }'
+}
+
+# spi_owner SPI: the inside host the gateway bound inbound SPI to, or none
+spi_owner() {
+	ip netns exec "$GW" awk -v s="spi=$1" '$1 == "in" && $5 == s { sub("host=", "", $2); print $2; f = 1 }
+		END { if (!f) print "none" }' /proc/net/ipsecnat_sas
 }
 
 # binding_pub I J: the public address the gateway bound host I to toward peer J
@@ -380,4 +518,38 @@ expect_counter() { # expect_counter NAME OP VALUE
 	local v
 	v=$(ipsecnat_counter "$1")
 	[ "${v:-0}" "$2" "$3" ] || fail "counter $1=$v, expected $2 $3"
+}
+
+# log_gw_counters: the gateway's SA count and counters, into the test log
+log_gw_counters() {
+	log "gateway counters: $(ip netns exec "$GW" cat /proc/net/ipsecnat 2>/dev/null | tr '\n' ' ')"
+}
+
+# extra_ns VAR wan|lan ADDR: one more namespace VAR with ADDR/24 on the
+# router's br0 (wan, beside the peers) or the gateway's br0 (lan, beside the
+# hosts), default route via that bridge: a sender of forged traffic
+extra_ns() {
+	local br=$RT via=$PEER_PREFIX.254 ifname=x${#NS_LIST[@]} ns
+	[ "$2" = lan ] && br=$GW via=$LAN_PREFIX.254
+	setup_ns "$1"
+	ns=${!1}
+	veth_pair "$ns" eth0 "$br" "$ifname"
+	ip -n "$br" link set "$ifname" master br0
+	ip -n "$ns" addr add "$3/24" dev eth0
+	ip -n "$ns" route add default via "$via"
+}
+
+# tx_packets NS: packets NS sent on eth0
+tx_packets() {
+	ip netns exec "$1" cat /sys/class/net/eth0/statistics/tx_packets
+}
+
+# esp_spray NS ARGS...: tools/espsend.py ARGS in NS in the background (killed
+# when the test ends); SPRAY_PID is its pid. Stopped, it logs what it sent.
+esp_spray() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" python3 "$(dirname "$0")/tools/espsend.py" "$@" &
+	SPRAY_PID=$!
+	BG_PIDS+=("$SPRAY_PID")
 }

@@ -107,7 +107,9 @@ daemon_gone() {
 swan_stop() { daemon_stop "$1" "$CHARON"; }
 
 # swan_initiator NS NAME ID LOCAL_TS PEER_ADDR PEER_TS [IKE options...]:
-# charon NAME in NS, initiator of connection "gw" toward PEER_ADDR
+# charon NAME in NS, initiator of connection "gw" toward PEER_ADDR.
+# Rekeying is off unless SWAN_HOST_IKE_REKEY / SWAN_HOST_CHILD_REKEY (and
+# SWAN_PEER_* for the responder) give a strongSwan rekey_time.
 swan_initiator() {
 	local ns=$1 name=$2 id=$3 lts=$4 paddr=$5 pts=$6 d=$SWAN_DIR/$2
 	shift 6
@@ -119,7 +121,7 @@ swan_initiator() {
 			remote_addrs = $paddr
 			proposals = aes128gcm16-prfsha256-x25519
 			dpd_delay = ${SWAN_HOST_DPD:-0}
-			rekey_time = 0
+			rekey_time = ${SWAN_HOST_IKE_REKEY:-0}
 			$*
 			local {
 				auth = psk
@@ -134,7 +136,7 @@ swan_initiator() {
 					local_ts = $lts
 					remote_ts = $pts
 					esp_proposals = aes128gcm16
-					rekey_time = 0
+					rekey_time = ${SWAN_HOST_CHILD_REKEY:-0}
 				}
 			}
 		}
@@ -164,7 +166,7 @@ swan_responder() {
 			version = 2
 			proposals = aes128gcm16-prfsha256-x25519
 			dpd_delay = ${SWAN_PEER_DPD:-0}
-			rekey_time = 0
+			rekey_time = ${SWAN_PEER_IKE_REKEY:-0}
 			$*
 			local {
 				auth = psk
@@ -178,7 +180,7 @@ swan_responder() {
 					local_ts = $lts
 					remote_ts = $rts
 					esp_proposals = aes128gcm16
-					rekey_time = 0
+					rekey_time = ${SWAN_PEER_CHILD_REKEY:-0}
 				}
 			}
 		}

@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Forged SPIs: while FORGED_HOSTS (4) hosts rekey with peer 1 (one alone
+# peer first, one alone host first, then all at once, mixed), a forger sends
+# ESP with a random SPI in every packet, 250 a second, to the public address
+# with peer 1's address as source: first from the WAN (a namespace beside
+# the peer), then from the LAN (a namespace beside the hosts; the gateway
+# must not learn from the LAN). Every host carries traffic both ways on its
+# new SAs within 15 s each time, no host or peer receives an SPI it does not
+# know, and the gateway's SAs stay bounded (the legitimate ones + SLACK).
+source "$(dirname "$0")/lib.sh"
+require_cmd iptables ping python3
+
+N=${FORGED_HOSTS:-4}
+RATE=250
+SLACK=64
+cleanup_extra() { log_gw_counters; }
+
+gw_with_tunnels "$N" 1
+extra_ns FWAN wan "$PEER_PREFIX.200"
+extra_ns FLAN lan "$LAN_PREFIX.200"
+hosts=($(seq 1 "$N"))
+bg_pings "${hosts[@]}"
+legit=$((2 * N))		# SAs the gateway needs: one per direction and generation
+bad=""
+g=1
+
+# rekey WHAT STYLE FIRST HOSTS...: the next generation for HOSTS, waited for
+rekey() {
+	local what=$1 style=$2 first=$3
+	shift 3
+	g=$((g + 1))
+	rekey_storm "$g" "$style" "$first" "$@"
+	wait_rebind "$g" 15 "$@"
+	legit=$((legit + 2 * $#))
+	log "$what: $(($# - ${#LATE[@]}))/$# rebound, slowest after $REBIND_S s"
+	[ ${#LATE[@]} -eq 0 ] || bad+=" $what: hosts ${LATE[*]} not rebound within 15 s;"
+}
+
+for side in wan lan; do
+	ns=$FWAN
+	[ $side = lan ] && ns=$FLAN
+	c0=$(ip netns exec "$GW" cat /proc/net/ipsecnat | tr '\n' ' ')
+	tx0=$(tx_packets "$ns")
+	esp_spray "$ns" "$PUB" --src "$(peer_addr 1)" --count 0 --rate $RATE
+	spraying() { [ $(($(tx_packets "$ns") - tx0)) -ge $RATE ]; }
+	busywait 10000 spraying || fail "the $side forger does not send"
+	rekey "$side spray, host 1 alone, peer first" batch peer 1
+	rekey "$side spray, host 2 alone, host first" batch host 2
+	rekey "$side spray, all $N at once, mixed" par mixed "${hosts[@]}"
+	kill "$SPRAY_PID"
+	wait "$SPRAY_PID"
+	log "$side spray: before: $c0"
+	log_gw_counters
+	sas=$(ipsecnat_counter sas)
+	[ "$sas" -le $((legit + SLACK)) ] ||
+		bad+=" $side spray: $sas SAs on the gateway, more than $legit legitimate + $SLACK;"
+done
+for i in "${hosts[@]}"; do
+	tunnel_ping "$i" 1 3 || bad+=" host $i: pings lost at the end;"
+done
+check_no_misdelivery
+[ -z "$bad" ] || fail "$bad"
+echo "PASS"
