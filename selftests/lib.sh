@@ -273,7 +273,9 @@ tunnel_rekey() {
 }
 
 # rekey_storm GEN STYLE FIRST I...: hosts I... rekey with peer 1 at once:
-# every new inbound SA first, then all outbound ones. FIRST is host, peer,
+# every new inbound SA first, then all outbound ones (STYLE seq: one host
+# after another, STORM_GAP seconds apart, as randomised lifetimes spread
+# rekeys). FIRST is host, peer,
 # or mixed (odd hosts peer first, even hosts host first). STYLE par: each
 # host's outbound pair in order, all hosts in background jobs at once;
 # batch: two steps, each the peer's SAs in one `ip -batch` beside the hosts'
@@ -284,6 +286,15 @@ rekey_storm() {
 	shift 3
 	for i in "$@"; do rekey_in "$i" 1 "$g"; done
 	REKEY_T0=${EPOCHREALTIME/./}
+	if [ "$style" = seq ]; then	# one host after another, STORM_GAP s apart
+		for i in "$@"; do
+			f=$first
+			[ "$f" = mixed ] && { f=host; ((i % 2)) && f=peer; }
+			rekey_out "$i" 1 "$g" "$f"
+			sleep "${STORM_GAP:-0.5}"
+		done
+		return
+	fi
 	for step in 1 2; do
 		peerb=""
 		for i in "$@"; do
