@@ -392,6 +392,7 @@ bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f
 void ipsecnat_learn_out_created(struct ipsecnat_flow *f);
 bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool request);
 void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer);
+void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f);
 void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f);
 struct ipsecnat_flow *ipsecnat_slot_only_flow(const struct ipsecnat_slot *slot);
 void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,

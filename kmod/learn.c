@@ -17,7 +17,10 @@
  *     that kept receiving on its known SAs after the stranger appeared: a
  *     peer sends a flow's traffic on its newest SA only, so the owner's old
  *     SA went quiet when the stranger started. Flows seen using several SAs
- *     at once, or in an IKE exchange, are never excluded this way.
+ *     at once, or with an IKE exchange near the stranger that no learned SA
+ *     has answered yet, are never excluded this way. A flow's new outbound
+ *     SA or exchange stops being evidence once an inbound SA is bound to
+ *     it (or, for an exchange, once a new IKE SA shows it rekeyed IKE).
  *  3. Bind when the owner is certain:
  *     a. a credible stranger has one candidate left: the slot's only flow,
  *        or, among several, one that also started a new SA near it;
@@ -406,6 +409,9 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	sa->unconfirmed = !answers;
 	ret = IPSECNAT_OK;
 	WRITE_ONCE(f->learn_gen, sa->gen);
+	/* its new SAs and exchange are accounted for: no longer evidence */
+	WRITE_ONCE(f->fresh_at, 0);
+	WRITE_ONCE(f->ike_at, 0);
 	/* no new outbound SA of its own to answer: its next one is this SA's pair */
 	f->in_unpaired = !answers;
 	if (answers) {
@@ -637,6 +643,7 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 	sa = ipsecnat_sa_new(in, f, IPSECNAT_IKE, &key, ports);
 	if (!sa)
 		goto out;
+	ipsecnat_learn_ike_sa_new(f);
 	WRITE_ONCE(ipsecnat_ike(sa)->spi_r, spi_r);
 	ipsecnat_count(in, IPSECNAT_C_ike_learned);
 	ipsecnat_notify_sa(in, IPSECNAT_EV_REKEYED, sa);
@@ -701,6 +708,16 @@ bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, boo
 	if (!ok)
 		ipsecnat_count(in, IPSECNAT_C_ike_paced);
 	return ok;
+}
+
+/*
+ * A new IKE SA of @f: its last exchange rekeyed the IKE SA, so no ESP SA
+ * will answer it. Under the netns lock.
+ */
+void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f)
+{
+	turn_end(&f->slot->ike_turn, f);
+	WRITE_ONCE(f->ike_at, 0);
 }
 
 /* A child-creating IKE message from inside host @host to @peer, not ours to translate. */

@@ -563,8 +563,10 @@ enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 hos
 		sa = NULL;
 	} else if (!sa) {
 		sa = ipsecnat_sa_new(in, f, IPSECNAT_IKE, &key, ports);
-		if (sa)
+		if (sa) {
+			ipsecnat_learn_ike_sa_new(f);
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
+		}
 	}
 	*res = sa;
 	ipsecnat_flow_release(in, f);

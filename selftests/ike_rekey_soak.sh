@@ -13,7 +13,6 @@ require_strongswan
 
 N=${SOAK_HOSTS:-8}
 SECS=${SOAK_SECS:-90}
-MAX_LOSS=2
 load_module
 topo_init "$N" 1
 gw_masquerade
@@ -31,33 +30,11 @@ done
 check_no_misdelivery
 
 log "soak: $SECS s of pings both ways while both ends rekey"
-out=$SWAN_DIR/soak
-mkdir -p "$out"
-count=$((SECS * 2))
-for ((i = 1; i <= N; i++)); do
-	ip netns exec "${HOSTS[i]}" ping -i 0.5 -c "$count" -W 2 -I "$(host_inner "$i")" \
-		"$(peer_inner 1)" >"$out/up$i" 2>&1 &
-	BG_PIDS+=($!)
-	ip netns exec "${PEERS[1]}" ping -i 0.5 -c "$count" -W 2 -I "$(peer_inner 1)" \
-		"$(host_inner "$i")" >"$out/down$i" 2>&1 &
-	BG_PIDS+=($!)
-done
-wait "${BG_PIDS[@]}"
-BG_PIDS=()
-
-# loss FILE: the packet loss ping reported, in whole percent
-loss() { sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$1" | cut -d. -f1; }
-bad=0
-for ((i = 1; i <= N; i++)); do
-	up=$(loss "$out/up$i") down=$(loss "$out/down$i")
-	log "host $i: loss ${up:-?} % up, ${down:-?} % down"
-	[ -n "$up" ] && [ -n "$down" ] && [ "$up" -le $MAX_LOSS ] && [ "$down" -le $MAX_LOSS ] ||
-		bad=$((bad + 1))
-done
+soak_pings "$N" "$SECS"
 rekeys=$(grep -h -c 'generating CREATE_CHILD_SA request' "$SWAN_DIR"/*/charon.log 2>/dev/null |
 	awk '{ s += $1 } END { print s + 0 }')
 log "rekeys logged by the daemons: $rekeys; gateway: $(learn_counters)"
 [ "$rekeys" -ge "$N" ] || fail "only $rekeys rekeys happened: the soak did not test rekeying"
 check_no_misdelivery
-[ "$bad" = 0 ] || fail "$bad of $N clients lost more than $MAX_LOSS % in a direction"
+soak_losses "$N" 2
 echo "PASS"

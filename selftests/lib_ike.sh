@@ -237,6 +237,36 @@ insist_on_ike_ports() {
 		-m multiport ! --sports 500,4500 -j DROP || fail "peer port rule"
 }
 
+# soak_pings N SECS: pings every 0.5 s both ways between hosts 1..N and peer
+# 1 for SECS seconds (waits for them); soak_losses N MAX then fails unless
+# every direction of every host lost at most MAX percent
+soak_pings() {
+	local i n=$1 count=$(($2 * 2)) pids=()
+	SOAK_OUT=$SWAN_DIR/soak
+	mkdir -p "$SOAK_OUT"
+	for ((i = 1; i <= n; i++)); do
+		ip netns exec "${HOSTS[i]}" ping -i 0.5 -c "$count" -W 2 -I "$(host_inner "$i")" \
+			"$(peer_inner 1)" >"$SOAK_OUT/up$i" 2>&1 &
+		pids+=($!)
+		ip netns exec "${PEERS[1]}" ping -i 0.5 -c "$count" -W 2 -I "$(peer_inner 1)" \
+			"$(host_inner "$i")" >"$SOAK_OUT/down$i" 2>&1 &
+		pids+=($!)
+	done
+	BG_PIDS+=("${pids[@]}")
+	wait "${pids[@]}"
+}
+soak_losses() {
+	local i up down bad=0
+	for ((i = 1; i <= $1; i++)); do
+		up=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$SOAK_OUT/up$i" | cut -d. -f1)
+		down=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$SOAK_OUT/down$i" | cut -d. -f1)
+		log "host $i: loss ${up:-?} % up, ${down:-?} % down"
+		[ -n "$up" ] && [ -n "$down" ] && [ "$up" -le "$2" ] && [ "$down" -le "$2" ] ||
+			bad=$((bad + 1))
+	done
+	[ "$bad" = 0 ] || fail "$bad of $1 hosts lost more than $2 % in a direction"
+}
+
 # ike_bindings: the gateway's IKE SA bindings as "host ports state" lines
 ike_bindings() {
 	ip netns exec "$GW" ipsecnat -j show dir ike | python3 -c '
@@ -301,6 +331,8 @@ lsw_conn_common() {
 		leftupdown=%disabled
 		auto=add
 	EOF
+	# extra lines for every connection, e.g. lifetimes (one per line)
+	[ -z "${LSW_CONN_EXTRA:-}" ] || printf '%s\n' "$LSW_CONN_EXTRA"
 }
 
 # lsw_host I J IKEV2(yes|no): pluto of host I, initiator toward peer J
