@@ -171,6 +171,10 @@ struct ipsecnat_slot {
 	struct hlist_head flows;
 	struct ipsecnat_turn out_turn;
 	struct ipsecnat_turn ike_turn;
+	/* the flow whose child-creating exchange came last, for the peer's new IKE SA */
+	struct ipsecnat_flow *ike_last;
+	unsigned long ike_last_at;
+	bool ike_last_many;		/* another flow's came within pending_window */
 	/* allocated with the slot's first stranger: most slots never see one */
 	struct ipsecnat_strangers __rcu *strangers;
 	struct rcu_head rcu;

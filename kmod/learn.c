@@ -630,8 +630,13 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 		ret = IPSECNAT_OK;
 		goto out;
 	}
-	if (turn_live(&slot->ike_turn, jiffies, LEARN_IKE_TURN))
-		f = slot->ike_turn.flow;
+	/*
+	 * The peer rekeyed an IKE SA and speaks first on the new one: the flow
+	 * whose exchange came last, if no other flow's came near it.
+	 */
+	if (slot->ike_last && !slot->ike_last_many &&
+	    seen_within(slot->ike_last_at, jiffies - READ_ONCE(in->set.pending_window), jiffies))
+		f = slot->ike_last;
 	else
 		f = ipsecnat_slot_only_flow(slot);
 	if (!f || f->dead) {
@@ -686,6 +691,20 @@ void ipsecnat_learn_out_created(struct ipsecnat_flow *f)
 	WRITE_ONCE(f->fresh_at, now ?: 1);
 }
 
+/* Flow @f starts a child-creating exchange on @slot (under the netns lock). */
+static void ike_last_note(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+			  struct ipsecnat_flow *f, unsigned long now)
+{
+	bool recent = seen_within(slot->ike_last_at, now - READ_ONCE(in->set.pending_window), now);
+
+	if (!recent)
+		slot->ike_last_many = false;
+	else if (slot->ike_last != f)
+		slot->ike_last_many = true;	/* stays until a quiet window */
+	slot->ike_last = f;
+	slot->ike_last_at = now ?: 1;
+}
+
 /*
  * A child-creating IKE message of flow @f (IKEv2 IKE_AUTH or
  * CREATE_CHILD_SA, IKEv1 Quick Mode), seen translated. An IKEv2 request
@@ -704,6 +723,8 @@ bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, boo
 	spin_lock_bh(&in->lock);
 	if (!f->dead)
 		ok = turn_take(t, f, now, LEARN_IKE_TURN);
+	if (ok && !f->dead)
+		ike_last_note(in, f->slot, f, now);
 	spin_unlock_bh(&in->lock);
 	if (!ok)
 		ipsecnat_count(in, IPSECNAT_C_ike_paced);
@@ -734,6 +755,8 @@ void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f)
 {
 	turn_end(&f->slot->out_turn, f);
 	turn_end(&f->slot->ike_turn, f);
+	if (f->slot->ike_last == f)
+		f->slot->ike_last = NULL;
 }
 
 /* The slot's only flow, if it has exactly one (RCU or the netns lock). */

@@ -47,7 +47,9 @@ for side in wan lan; do
 	busywait 10000 spraying || fail "the $side forger does not send"
 	rekey "$side spray, host 1 alone, peer first" batch peer 1
 	rekey "$side spray, host 2 alone, host first" batch host 2
-	rekey "$side spray, all $N at once, mixed" par mixed "${hosts[@]}"
+	# all rekey within a few seconds (same-instant static rekeys are
+	# ambiguous on the wire: esp_rekey_storm.sh)
+	rekey "$side spray, all $N in a storm, mixed" seq mixed "${hosts[@]}"
 	kill "$SPRAY_PID"
 	wait "$SPRAY_PID"
 	log "$side spray: before: $c0"

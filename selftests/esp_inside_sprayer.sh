@@ -47,8 +47,8 @@ rekey "host 1, peer first" batch peer 1
 rekey "host 2, host first" batch host 2
 rekey "host 3, peer first" batch peer 3
 rekey "host 1, host first" batch host 1
-rekey "hosts 1-3 at once, mixed" par mixed "${hosts[@]}"
-rekey "hosts 1-3 at once, mixed, two steps" batch mixed "${hosts[@]}"
+rekey "hosts 1-3 in a storm, mixed" seq mixed "${hosts[@]}"
+rekey "hosts 1-3 in a storm, host first" seq host "${hosts[@]}"
 kill "$SPRAY_PID"
 wait "$SPRAY_PID"
 log "peer 1 XfrmInNoStates (the sprayer's SPIs): $(xfrm_stat "${PEERS[1]}" XfrmInNoStates)"

@@ -53,7 +53,7 @@ bad=""
 step() {
 	local g=$1 when=$2 v
 	shift 2
-	rekey_storm "$g" par peer "$@"
+	rekey_storm "$g" seq peer "$@"
 	wait_rebind "$g" 15 "$@"
 	v=$(xfrm_stat "${HOSTS[1]}" XfrmInNoStates)
 	log "gen $g, hosts $* ($when): $(($# - ${#LATE[@]}))/$# rebound, slowest after $REBIND_S s; host 1 XfrmInNoStates ${v:-0}"
