@@ -283,6 +283,11 @@ struct ipsecnat_net {
 	struct ipsecnat_settings set;
 	struct ipsecnat_stats __percpu *stats;
 	struct ratelimit_state notify_rs;	/* held/refused/ambiguous events */
+	/* peers an inside host without a flow ran IKE with, and when: learn.c */
+	struct ipsecnat_newcomer {
+		__be32 peer;
+		unsigned long at;
+	} newcomers[64];
 	atomic_t nr_rules;		/* IPSECNAT rules; none: the hook is idle */
 	struct delayed_work gc_work;
 	struct rhashtable_iter gc_iter;	/* where the collector goes on */

@@ -22,8 +22,9 @@
  *     SA or exchange stops being evidence once an inbound SA is bound to
  *     it (or, for an exchange, once a new IKE SA shows it rekeyed IKE).
  *  3. Bind when the owner is certain:
- *     a. a credible stranger has one candidate left: the slot's only flow,
- *        or, among several, one that also started a new SA near it;
+ *     a. a credible stranger has one candidate left, and no inside host
+ *        without a flow here ran IKE with the peer just then (else the
+ *        candidate must also have started a new SA near it);
  *     b. a fresh stranger is the only one that started during the slot's
  *        IKE turn, and the turn's flow is the only candidate that started
  *        anything near it: no other flow may run a child-creating exchange
@@ -51,6 +52,7 @@
  * The packet path only reads (RCU) until a stranger is noted: that takes the
  * slot's own lock; binding takes the netns lock.
  */
+#include <linux/hash.h>
 #include <linux/inetdevice.h>
 #include "ipsecnat.h"
 
@@ -282,7 +284,18 @@ enum learn_verdict {
 	LEARN_AMBIGUOUS,	/* several owners possible, no evidence */
 };
 
-static enum learn_verdict owner(struct ipsecnat_slot *slot, struct ipsecnat_strangers *t,
+/* Did an inside host with no flow here run IKE with @peer near @t? */
+static bool newcomer_near(struct ipsecnat_net *in, __be32 peer, unsigned long t)
+{
+	const struct ipsecnat_newcomer *n;
+
+	n = &in->newcomers[hash_32((__force u32)peer, ilog2(ARRAY_SIZE(in->newcomers)))];
+	return READ_ONCE(n->peer) == peer &&
+	       seen_within(READ_ONCE(n->at), t - LEARN_LATE, t + LEARN_LATE);
+}
+
+static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+				struct ipsecnat_strangers *t,
 				const struct ipsecnat_stranger *s,
 				struct ipsecnat_flow **res, enum ipsecnat_counter *why)
 {
@@ -307,10 +320,10 @@ static enum learn_verdict owner(struct ipsecnat_slot *slot, struct ipsecnat_stra
 	if (!n)
 		return LEARN_AMBIGUOUS;
 	/*
-	 * 3a. Among several flows the last candidate must show a new SA too:
-	 * the owner may be a host with no flow here yet.
+	 * 3a. The owner may also be a host with no flow here yet, if one ran
+	 * IKE with the peer just then: the last candidate must show a new SA.
 	 */
-	if (n == 1 && (READ_ONCE(slot->nr_flows) == 1 || npair == 1)) {
+	if (n == 1 && (npair == 1 || !newcomer_near(in, s->peer, s->first))) {
 		*res = only;
 		*why = READ_ONCE(slot->nr_flows) == 1 ? IPSECNAT_C_rekey_peer : IPSECNAT_C_learned;
 		return stranger_credible(s) ? LEARN_BIND : LEARN_WAIT;
@@ -576,7 +589,7 @@ enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
 		return r;
 	if (!stranger_judge_now(t, p->peer, p->spi, jiffies))
 		return IPSECNAT_HOLD;
-	switch (owner(slot, t, &s, &f, &why)) {
+	switch (owner(in, slot, t, &s, &f, &why)) {
 	case LEARN_BIND:
 		return bind(in, slot, t, f, &s, p->pub, why, res);
 	case LEARN_WAIT:
@@ -745,9 +758,16 @@ void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f)
 void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer)
 {
 	struct ipsecnat_flow *f = ipsecnat_flow_lookup(in, host, peer);
+	struct ipsecnat_newcomer *n;
 
-	if (f)
+	if (f) {
 		WRITE_ONCE(f->ike_at, jiffies ?: 1);
+		return;
+	}
+	/* a host that will have a flow once its SAs carry traffic */
+	n = &in->newcomers[hash_32((__force u32)peer, ilog2(ARRAY_SIZE(in->newcomers)))];
+	WRITE_ONCE(n->peer, peer);
+	WRITE_ONCE(n->at, jiffies ?: 1);
 }
 
 /* Flow @f is going away (under the netns lock): it holds no turn any more. */
