@@ -232,8 +232,13 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 	unsigned long from = s->first - LEARN_PAIR, to = s->first + LEARN_LATE;
 	unsigned long fresh = READ_ONCE(f->fresh_at), ike = READ_ONCE(f->ike_at);
 
+	/*
+	 * An SA already in use (after the table was lost, or a peer the
+	 * gateway never saw start it) pairs only as the answer to a new
+	 * host's first SA, which came just before it.
+	 */
 	if (!s->fresh)
-		return 0;
+		return !READ_ONCE(f->learn_gen) && seen_within(fresh, from, s->first) ? fresh : 0;
 	if (READ_ONCE(f->churn) <= LEARN_CHURN && seen_within(fresh, from, to))
 		return fresh;
 	return seen_within(ike, from, to) ? ike : 0;
