@@ -208,6 +208,21 @@ static bool from_public_side(struct ipsecnat_net *in, __be32 pub, const struct n
 
 /* Rule 2: candidates. */
 
+/*
+ * Did @f run a child-creating IKE exchange near @s's start, recently enough
+ * that the peer's first packet on the new SA is still to be expected? An
+ * exchange stops counting LEARN_IKE_TURN after it: another host's exchange
+ * must not hold a stranger forever.
+ */
+static bool ike_recent(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
+		       unsigned long now)
+{
+	unsigned long ike = READ_ONCE(f->ike_at);
+
+	return seen_within(ike, s->first - LEARN_PAIR, s->first + LEARN_PAIR) &&
+	       time_before(now, ike + LEARN_IKE_TURN);
+}
+
 /* Can flow @f not own stranger @s, by what its own traffic shows? */
 static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
 		     unsigned long now)
@@ -218,7 +233,7 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
 		return true;
 	if (multi && time_before(now, multi))
 		return false;
-	if (seen_within(READ_ONCE(f->ike_at), s->first - LEARN_PAIR, s->first + LEARN_PAIR))
+	if (ike_recent(f, s, now))
 		return false;
 	return seen_within(READ_ONCE(f->in_last), s->first + LEARN_REORDER, now);
 }
@@ -227,7 +242,8 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
  * When @f started a new outbound SA or an IKE exchange shortly before @s or
  * shortly after (its host switching late); 0 if it did not.
  */
-static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s)
+static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
+			       unsigned long now)
 {
 	unsigned long from = s->first - LEARN_PAIR, to = s->first + LEARN_LATE;
 	unsigned long fresh = READ_ONCE(f->fresh_at), ike = READ_ONCE(f->ike_at);
@@ -241,7 +257,7 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 		return !READ_ONCE(f->learn_gen) && seen_within(fresh, from, s->first) ? fresh : 0;
 	if (READ_ONCE(f->churn) <= LEARN_CHURN && seen_within(fresh, from, to))
 		return fresh;
-	return seen_within(ike, from, to) ? ike : 0;
+	return ike_recent(f, s, now) ? ike : 0;
 }
 
 /* Does @f pair with any credible stranger of @t but @s? */
@@ -256,7 +272,7 @@ static bool pairs_elsewhere(struct ipsecnat_strangers *t, const struct ipsecnat_
 	for (i = 0; i < IPSECNAT_STRANGERS && !found; i++) {
 		e = &t->s[i];
 		found = e->spi && (e->spi != s->spi || e->peer != s->peer) &&
-			stranger_credible(e) && pair_time(f, e) && !excluded(f, e, now);
+			stranger_credible(e) && pair_time(f, e, now) && !excluded(f, e, now);
 	}
 	spin_unlock_bh(&t->lock);
 	return found;
@@ -315,7 +331,7 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 			continue;
 		n++;
 		only = f;
-		tp = pair_time(f, s);
+		tp = pair_time(f, s, now);
 		if (tp) {
 			npair++;
 			pair = f;
