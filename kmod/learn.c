@@ -346,7 +346,9 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 	 */
 	if (n == 1 && (npair == 1 || !newcomer_near(in, s->peer, s->first))) {
 		*res = only;
-		*why = READ_ONCE(slot->nr_flows) == 1 ? IPSECNAT_C_rekey_peer : IPSECNAT_C_learned;
+		/* a rekey by the peer of the only host here, or plain elimination */
+		*why = READ_ONCE(slot->nr_flows) == 1 && READ_ONCE(only->learn_gen) ?
+		       IPSECNAT_C_rekey_peer : IPSECNAT_C_learned;
 		return stranger_credible(s) ? LEARN_BIND : LEARN_WAIT;
 	}
 	if (npair != 1 || pairs_elsewhere(t, pair, s, now))
