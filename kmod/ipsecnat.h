@@ -111,6 +111,7 @@ struct ipsecnat_flow {
 	unsigned long in_last;		/* jiffies of the last inbound packet, 0: none */
 	unsigned long fresh_at;		/* first packet of the newest outbound SA, 0: none */
 	unsigned long ike_at;		/* last child-creating IKE message, 0: none */
+	unsigned long ike_paced_at;	/* its last request dropped for pacing */
 	unsigned long multi_until;	/* uses several SAs at once until then, 0: no */
 	unsigned int churn;		/* new outbound SAs made ... */
 	unsigned long churn_since;	/* ... since then; under the lock */

@@ -37,10 +37,11 @@
  *     Otherwise hold and count `ambiguous`.
  *  4. Turns. Per slot, one new host at a time may have an unanswered first
  *     outbound SA (other new hosts are held back) and one flow at a time
- *     may run a child-creating IKE exchange (other requests are dropped; IKE
- *     retransmits them). A turn ends when its flow learns, or after a bounded
- *     time; neither traffic nor a new SA renews it, and a flow whose turn
- *     ran out while another waited lets that one go first.
+ *     may run an IKEv2 CREATE_CHILD_SA exchange (another host's request is
+ *     dropped once; IKE retransmits it, and the retransmit goes through).
+ *     A turn ends when its flow learns, or after a bounded time; neither
+ *     traffic nor a new SA renews it, and a flow whose turn ran out while
+ *     another waited lets that one go first.
  *  A binding that did not answer the host's own new outbound SA stays
  *  unconfirmed (pending, at most LEARN_UNCONFIRMED per flow at a time) until
  *  the host sends on a newer outbound SA; its traffic is no evidence.
@@ -61,6 +62,7 @@
 #define LEARN_SETTLE	(HZ / 2)	/* a peer-first rekey's host switches within this */
 #define LEARN_LATE	(2 * HZ)	/* a host may switch this long after its stranger */
 #define LEARN_UNCONFIRMED 4		/* unconfirmed inbound SAs per flow per pending_timeout */
+#define LEARN_PACE_ONCE	(10 * HZ)	/* an IKE request is dropped for pacing once in this */
 #define LEARN_CHURN	8		/* more new outbound SAs than this ... */
 #define LEARN_CHURN_WINDOW (10 * HZ)	/* ... in this long: SPI churn, not rekeys */
 #define LEARN_IKE_TURN	(3 * HZ / 2)	/* longest IKE turn */
@@ -759,6 +761,11 @@ bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, boo
 	spin_lock_bh(&in->lock);
 	if (!f->dead)
 		ok = turn_take(t, f, now, LEARN_IKE_TURN);
+	/* paced once already: its retransmit goes, without the turn */
+	if (!ok && seen_within(f->ike_paced_at, now - LEARN_PACE_ONCE, now))
+		ok = true;
+	else if (!ok)
+		f->ike_paced_at = now ?: 1;
 	if (ok && !f->dead)
 		ike_last_note(in, f->slot, f, now);
 	spin_unlock_bh(&in->lock);

@@ -100,7 +100,9 @@ static enum udp_kind udp_parse(const struct sk_buff *skb, __be16 port, struct ud
 	case IKEV2_MAJOR:
 		m->child = ike->exchange == IKEV2_IKE_AUTH ||
 			   ike->exchange == IKEV2_CREATE_CHILD_SA;
-		m->request = !(ike->flags & IKEV2_F_RESPONSE);
+		/* only rekeys are paced: a new host's IKE_AUTH never waits */
+		m->request = !(ike->flags & IKEV2_F_RESPONSE) &&
+			     ike->exchange == IKEV2_CREATE_CHILD_SA;
 		break;
 	case IKEV1_MAJOR:
 		m->child = ike->exchange == IKEV1_QUICK_MODE;
