@@ -17,8 +17,8 @@
  *     that kept receiving on its known SAs after the stranger appeared: a
  *     peer sends a flow's traffic on its newest SA only, so the owner's old
  *     SA went quiet when the stranger started. Flows seen using several SAs
- *     at once, or with an IKE exchange near the stranger that no learned SA
- *     has answered yet, are never excluded this way. A flow's new outbound
+ *     at once (back on an older SA a second after a newer one) are never
+ *     excluded this way. A flow's new outbound
  *     SA or exchange stops being evidence once an inbound SA is bound to
  *     it (or, for an exchange, once a new IKE SA shows it rekeyed IKE).
  *  3. Bind when the owner is certain:
@@ -67,6 +67,7 @@
 #define LEARN_CHURN_WINDOW (10 * HZ)	/* ... in this long: SPI churn, not rekeys */
 #define LEARN_IKE_TURN	(3 * HZ / 2)	/* longest IKE turn */
 #define LEARN_MULTI	(60 * HZ)	/* a flow seen on several SAs at once stays so */
+#define LEARN_MULTI_AFTER HZ		/* ... seen back on an older SA this long after a newer */
 #define LEARN_RECHECK	(HZ / 50)	/* a held stranger is judged at most this often */
 #define LEARN_WALK_MAX	256		/* flows judged per stranger, at most */
 #define STRANGER_TTL	(2 * HZ)	/* a silent stranger is forgotten */
@@ -234,8 +235,6 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
 	if (READ_ONCE(f->dead))
 		return true;
 	if (multi && time_before(now, multi))
-		return false;
-	if (ike_recent(f, s, now))
 		return false;
 	return seen_within(READ_ONCE(f->in_last), s->first + LEARN_REORDER, now);
 }
@@ -838,7 +837,7 @@ void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
 		WRITE_ONCE(u->gen, sa->gen);
 		WRITE_ONCE(u->since, now);
 	} else if (sa->gen < READ_ONCE(u->gen) &&
-		   time_after(now, READ_ONCE(u->since) + LEARN_REORDER)) {
+		   time_after(now, READ_ONCE(u->since) + LEARN_MULTI_AFTER)) {
 		WRITE_ONCE(f->multi_until, (now + LEARN_MULTI) ?: 1);
 	}
 }
