@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run selftests/*.sh (or those named, separated by commas) and print one TAP
-# line each.
+# line each. selftests/soak/ holds long soaks, run only by name
+# (make check T=soak/ike_rekey_soak).
 # Exit code 0 = pass, 4 = skip, anything else = fail.
 cd "$(dirname "$0")" || exit 1
 if [ $# -gt 0 ]; then
@@ -18,6 +19,7 @@ n=0
 for t in "${tests[@]}"; do
 	n=$((n + 1))
 	log=../build/vm/$t.log
+	mkdir -p "$(dirname "$log")"	# soak/ tests log under build/vm/soak/
 	start=$SECONDS
 	timeout -k 10 "$per_test_timeout" bash "./$t" >"$log" 2>&1
 	rc=$?

@@ -6,8 +6,8 @@
 # ends rekey on their own timers, while pings flow both ways for SOAK_SECS
 # (90) seconds. Every host loses at most 2 % per direction and nobody
 # receives ESP it has no SA for.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/lib_ike.sh"
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib_ike.sh"
 require_cmd iptables conntrack ping
 require_libreswan
 

@@ -6,8 +6,8 @@
 # ~20 s (clients) and ~17 s (responder), IKE SAs every ~45 s. Pings flow
 # both ways for SOAK_SECS (90) seconds. Every client loses at most 2 % per
 # direction, and no host or peer ever receives ESP it has no SA for.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/lib_ike.sh"
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib_ike.sh"
 require_cmd iptables conntrack ping
 require_strongswan
 
