@@ -88,6 +88,18 @@ static bool stranger_credible(const struct ipsecnat_stranger *e)
 	return e->pkts >= 2;
 }
 
+/* The entry of (@peer, @spi) in @t, or NULL; under t->lock. */
+static struct ipsecnat_stranger *stranger_find(struct ipsecnat_strangers *t, __be32 peer,
+					       __be32 spi)
+{
+	int i;
+
+	for (i = 0; i < IPSECNAT_STRANGERS; i++)
+		if (t->s[i].spi == spi && t->s[i].peer == peer)
+			return &t->s[i];
+	return NULL;
+}
+
 /* How willingly an entry makes room for a new stranger: higher goes first. */
 static int stranger_room(const struct ipsecnat_stranger *e, unsigned long now)
 {
@@ -163,43 +175,39 @@ out:
 static bool stranger_judge_now(struct ipsecnat_strangers *t, __be32 peer, __be32 spi,
 			       unsigned long now)
 {
+	struct ipsecnat_stranger *e;
 	bool ok = false;
-	int i;
 
 	spin_lock_bh(&t->lock);
-	for (i = 0; i < IPSECNAT_STRANGERS; i++) {
-		if (t->s[i].spi == spi && t->s[i].peer == peer) {
-			ok = time_after_eq(now, t->s[i].checked + LEARN_RECHECK);
-			if (ok)
-				t->s[i].checked = now;
-			break;
-		}
+	e = stranger_find(t, peer, spi);
+	if (e && time_after_eq(now, e->checked + LEARN_RECHECK)) {
+		e->checked = now;
+		ok = true;
 	}
 	spin_unlock_bh(&t->lock);
 	return ok;
 }
 
-/* The stranger is the gateway's own SA: remember it so (returns true). */
-static bool stranger_set_local(struct ipsecnat_strangers *t, __be32 peer, __be32 spi)
+/* The stranger is the gateway's own SA: remember it so. */
+static void stranger_set_local(struct ipsecnat_strangers *t, __be32 peer, __be32 spi)
 {
-	int i;
+	struct ipsecnat_stranger *e;
 
 	spin_lock_bh(&t->lock);
-	for (i = 0; i < IPSECNAT_STRANGERS; i++)
-		if (t->s[i].spi == spi && t->s[i].peer == peer)
-			t->s[i].local = true;
+	e = stranger_find(t, peer, spi);
+	if (e)
+		e->local = true;
 	spin_unlock_bh(&t->lock);
-	return true;
 }
 
 static void stranger_forget(struct ipsecnat_strangers *t, __be32 peer, __be32 spi)
 {
-	int i;
+	struct ipsecnat_stranger *e;
 
 	spin_lock_bh(&t->lock);
-	for (i = 0; i < IPSECNAT_STRANGERS; i++)
-		if (t->s[i].spi == spi && t->s[i].peer == peer)
-			memset(&t->s[i], 0, sizeof(t->s[i]));
+	e = stranger_find(t, peer, spi);
+	if (e)
+		memset(e, 0, sizeof(*e));
 	spin_unlock_bh(&t->lock);
 }
 
@@ -551,8 +559,10 @@ static enum ipsecnat_result note(struct ipsecnat_net *in, struct ipsecnat_strang
 		return IPSECNAT_HOLD;
 	}
 	/* marked states (VTI, XFRM interfaces) miss the hook's unmarked lookup */
-	if (is_new && ipsecnat_local_spi_any_mark(in->net, p->pub, p->spi))
-		s->local = stranger_set_local(t, p->peer, p->spi);
+	if (is_new && ipsecnat_local_spi_any_mark(in->net, p->pub, p->spi)) {
+		stranger_set_local(t, p->peer, p->spi);
+		s->local = true;
+	}
 	if (s->local) {
 		ipsecnat_count(in, IPSECNAT_C_local_spi);
 		return IPSECNAT_PASS;
