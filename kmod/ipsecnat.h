@@ -59,6 +59,7 @@ enum ipsecnat_counter {
 	IPSECNAT_C_ike_paced,		/* IKE request dropped: another flow's exchange first */
 	IPSECNAT_C_strangers_full,	/* unknown SPI not noted: the slot's table is full */
 	IPSECNAT_C_foreign_iface,	/* unknown SPI from an interface without the address */
+	IPSECNAT_C_learned_echo,	/* inbound SPI learned: it answers the flow's packets */
 	IPSECNAT_C_MAX
 };
 
@@ -117,6 +118,7 @@ struct ipsecnat_flow {
 	unsigned long churn_since;	/* ... since then; under the lock */
 	unsigned int nr_unconfirmed;	/* unconfirmed inbound SAs learned ... */
 	unsigned long unconfirmed_since;	/* ... since then; under the lock */
+	u32 echo_sent;			/* outbound packets while its slot had strangers */
 	__be32 last_spi[3];		/* SPI used last, by enum ipsecnat_dir */
 	struct ipsecnat_flow_use use[2];	/* IPSECNAT_OUT, IPSECNAT_IN */
 	struct ipsecnat_slot *slot;
@@ -145,6 +147,11 @@ struct ipsecnat_stranger {
 	unsigned long first;		/* jiffies of its first packet */
 	unsigned long last;
 	unsigned long checked;		/* last time its owner was looked for */
+	/* the flow whose packets it answers (rule 3d), by majority vote */
+	__be32 echo_host;
+	u16 echo_lead;			/* its answers minus others' since it led */
+	u16 echo_hits;			/* its answers since it led */
+	u32 echo_sent;			/* its echo_sent when it took the lead */
 };
 
 #define IPSECNAT_STRANGERS	16
@@ -152,6 +159,10 @@ struct ipsecnat_stranger {
 struct ipsecnat_strangers {
 	spinlock_t lock;		/* the entries; taken without the netns lock */
 	struct ipsecnat_stranger s[IPSECNAT_STRANGERS];
+	/* until then (jiffies) the slot's packets are watched for answers */
+	unsigned long watch_until;
+	/* the slot's last outbound ESP: host << 32 | microseconds; 0 once answered */
+	atomic64_t echo;
 };
 
 /*
@@ -407,6 +418,24 @@ void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f);
 struct ipsecnat_flow *ipsecnat_slot_only_flow(const struct ipsecnat_slot *slot);
 void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
 			  unsigned long now);
+void ipsecnat_learn_echo(struct ipsecnat_strangers *t, struct ipsecnat_flow *f,
+			 enum ipsecnat_dir dir);
+
+/*
+ * ESP of @f in direction @dir while its slot has strangers: which flow sent
+ * last, and whether it was answered (rule 3d). Under RCU.
+ */
+static inline void ipsecnat_echo_watch(struct ipsecnat_flow *f, enum ipsecnat_dir dir,
+				       unsigned long now)
+{
+	struct ipsecnat_strangers *t;
+
+	if (dir == IPSECNAT_IKE)
+		return;
+	t = rcu_dereference(f->slot->strangers);
+	if (t && time_before(now, READ_ONCE(t->watch_until)))
+		ipsecnat_learn_echo(t, f, dir);
+}
 
 /*
  * An inbound SA learned without the host's own new outbound SA is
@@ -424,6 +453,7 @@ static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 
 	if (READ_ONCE(sa->lastuse) != now)
 		WRITE_ONCE(sa->lastuse, now);
+	ipsecnat_echo_watch(f, sa->dir, now);
 	/*
 	 * Only traffic on confirmed SAs is evidence for learning and decides
 	 * which SA is the flow's newest. 0 means "never": a packet exactly at

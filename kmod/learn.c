@@ -34,6 +34,11 @@
  *        (the host of a peer-first rekey switches too), it pairs with no
  *        other credible stranger, and a settle time has passed since both
  *        (so that its own stranger, had it one, would have shown up).
+ *     d. an echo: the stranger's packets answer one candidate's packets,
+ *        arriving within LEARN_ECHO_US of that flow's outbound ESP before
+ *        any other outbound ESP of the slot, again and again, for most of
+ *        the stranger's answers and a good share of the flow's packets
+ *        (a peer answers a host's request on its newest SA to that host).
  *     Otherwise hold and count `ambiguous`.
  *  4. Turns. Per slot, one new host at a time may have an unanswered first
  *     outbound SA (other new hosts are held back) and one flow at a time
@@ -74,6 +79,9 @@
 #define STRANGER_KEEP	HZ		/* a new SA's first packet waits this long for a second */
 #define STRANGER_FRESH	8		/* a new SA's first sequence numbers */
 #define STRANGER_STEP	64		/* a live SA's next packet is at most this far ahead */
+#define LEARN_ECHO_US	5000		/* an answer comes this soon after its request */
+#define LEARN_ECHO_MIN	4		/* answers that name an owner */
+#define LEARN_ECHO_SHARE 3		/* ... for at most this many of its packets each */
 
 /* Is jiffies value @t, 0 for never, within [@from, @to]? */
 static bool seen_within(unsigned long t, unsigned long from, unsigned long to)
@@ -119,8 +127,31 @@ static int stranger_room(const struct ipsecnat_stranger *e, unsigned long now)
  * @is_new if it was not there. False if the table has no room (it is full
  * of live strangers).
  */
+/*
+ * Rule 3d's vote: the stranger's packet answered the last outbound packet of
+ * @host's flow, its @sent'th while the slot had strangers. A majority vote
+ * keeps the flow that answers most (Boyer-Moore).
+ */
+static void stranger_vote(struct ipsecnat_stranger *e, __be32 host, u32 sent)
+{
+	if (!host)
+		return;
+	if (e->echo_host == host) {
+		e->echo_lead += e->echo_lead < U16_MAX;
+		e->echo_hits += e->echo_hits < U16_MAX;
+	} else if (e->echo_lead) {
+		e->echo_lead--;
+	} else {
+		e->echo_host = host;
+		e->echo_lead = 1;
+		e->echo_hits = 1;
+		e->echo_sent = sent;
+	}
+}
+
 static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_esp_seen *p,
-			  unsigned long now, struct ipsecnat_stranger *copy, bool *is_new)
+			  unsigned long now, __be32 echo_host, u32 echo_sent,
+			  struct ipsecnat_stranger *copy, bool *is_new)
 {
 	struct ipsecnat_stranger *e, *room = NULL;
 	int i, best = 0, r;
@@ -165,7 +196,10 @@ seen:
 	}
 	e->seq = p->seq;
 out:
+	stranger_vote(e, echo_host, echo_sent);
 	e->last = now;
+	if (t->watch_until != now + STRANGER_TTL)
+		WRITE_ONCE(t->watch_until, now + STRANGER_TTL);
 	*copy = *e;
 	spin_unlock_bh(&t->lock);
 	return true;
@@ -215,6 +249,45 @@ static void stranger_forget(struct ipsecnat_strangers *t, __be32 peer, __be32 sp
 static bool from_public_side(struct ipsecnat_net *in, __be32 pub, const struct net_device *dev)
 {
 	return dev && __ip_dev_find(in->net, pub, false) == dev;
+}
+
+/* Microseconds, near enough, for timing answers (wraps after an hour). */
+static u32 echo_now(void)
+{
+	return ktime_get_mono_fast_ns() >> 10;
+}
+
+/*
+ * ESP of flow @f on its slot while the slot has strangers (RCU): outbound,
+ * it is the packet a stranger may answer; inbound on a known SA, it answers
+ * @f's last packet itself.
+ */
+void ipsecnat_learn_echo(struct ipsecnat_strangers *t, struct ipsecnat_flow *f,
+			 enum ipsecnat_dir dir)
+{
+	s64 rec = atomic64_read(&t->echo);
+
+	if (dir == IPSECNAT_OUT) {
+		WRITE_ONCE(f->echo_sent, f->echo_sent + 1);
+		atomic64_set(&t->echo, (s64)((u64)(__force u32)f->key.host << 32 | echo_now()));
+	} else if (rec && (u32)((u64)rec >> 32) == (__force u32)f->key.host) {
+		atomic64_cmpxchg(&t->echo, rec, 0);
+	}
+}
+
+/*
+ * The host whose outbound packet the stranger now arriving answers: the
+ * slot's last outbound ESP, within LEARN_ECHO_US and not answered yet; 0 if
+ * none. Each outbound packet is answered once.
+ */
+static __be32 echo_take(struct ipsecnat_strangers *t)
+{
+	s64 rec = atomic64_read(&t->echo);
+
+	if (!rec || (u32)(echo_now() - (u32)rec) > LEARN_ECHO_US ||
+	    atomic64_cmpxchg(&t->echo, rec, 0) != rec)
+		return 0;
+	return (__force __be32)(u32)((u64)rec >> 32);
 }
 
 /* Rule 2: candidates. */
@@ -324,12 +397,25 @@ static bool newcomer_near(struct ipsecnat_net *in, __be32 peer, unsigned long t)
 	       seen_within(READ_ONCE(n->at), t - LEARN_LATE, t + LEARN_LATE);
 }
 
+/*
+ * 3d. Does @s answer @f's packets: most of the stranger's answers went to
+ * @f, at least LEARN_ECHO_MIN of them, and to a good share of @f's packets
+ * (a flow that sends all the time is last before anything by chance)?
+ */
+static bool echoes(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s)
+{
+	u32 sent = READ_ONCE(f->echo_sent) - s->echo_sent + 1;
+
+	return s->echo_host == f->key.host && s->echo_lead >= LEARN_ECHO_MIN &&
+	       s->echo_hits >= LEARN_ECHO_MIN && sent <= s->echo_hits * LEARN_ECHO_SHARE;
+}
+
 static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 				struct ipsecnat_strangers *t,
 				const struct ipsecnat_stranger *s,
 				struct ipsecnat_flow **res, enum ipsecnat_counter *why)
 {
-	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *ike;
+	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *echo = NULL, *ike;
 	unsigned int n = 0, npair = 0, walked = 0;
 	unsigned long now = jiffies, paired_at = 0, tp;
 
@@ -340,6 +426,8 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 			continue;
 		n++;
 		only = f;
+		if (echoes(f, s))
+			echo = f;
 		tp = pair_time(f, s, now);
 		if (tp) {
 			npair++;
@@ -349,6 +437,11 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 	}
 	if (!n)
 		return LEARN_AMBIGUOUS;
+	if (echo && stranger_credible(s)) {				/* 3d */
+		*res = echo;
+		*why = IPSECNAT_C_learned_echo;
+		return LEARN_BIND;
+	}
 	/*
 	 * 3a. The owner may also be a host with no flow here yet, if one ran
 	 * IKE with the peer just then: the last candidate must show a new SA.
@@ -552,9 +645,18 @@ static struct ipsecnat_strangers *slot_strangers(struct ipsecnat_slot *slot)
 static enum ipsecnat_result note(struct ipsecnat_net *in, struct ipsecnat_strangers *t,
 				 const struct ipsecnat_esp_seen *p, struct ipsecnat_stranger *s)
 {
+	struct ipsecnat_flow *f;
+	__be32 echo_host = 0;
+	u32 echo_sent = 0;
 	bool is_new;
 
-	if (!t || !stranger_note(t, p, jiffies, s, &is_new)) {
+	if (t)
+		echo_host = echo_take(t);
+	if (echo_host) {
+		f = ipsecnat_flow_lookup(in, echo_host, p->peer);
+		echo_sent = f ? READ_ONCE(f->echo_sent) : 0;
+	}
+	if (!t || !stranger_note(t, p, jiffies, echo_host, echo_sent, s, &is_new)) {
 		ipsecnat_count(in, IPSECNAT_C_strangers_full);
 		return IPSECNAT_HOLD;
 	}
