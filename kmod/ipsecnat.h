@@ -161,8 +161,11 @@ struct ipsecnat_strangers {
 	struct ipsecnat_stranger s[IPSECNAT_STRANGERS];
 	/* until then (jiffies) the slot's packets are watched for answers */
 	unsigned long watch_until;
-	/* the slot's last outbound ESP: host << 32 | microseconds; 0 once answered */
-	atomic64_t echo;
+	/*
+	 * The slot's last outbound ESP and the one before it from another
+	 * host: host << 32 | microseconds; 0 once answered.
+	 */
+	atomic64_t echo, echo_prev;
 };
 
 /*

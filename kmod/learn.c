@@ -257,6 +257,11 @@ static u32 echo_now(void)
 	return ktime_get_mono_fast_ns() >> 10;
 }
 
+static u32 echo_host(s64 rec)
+{
+	return (u64)rec >> 32;
+}
+
 /*
  * ESP of flow @f on its slot while the slot has strangers (RCU): outbound,
  * it is the packet a stranger may answer; inbound on a known SA, it answers
@@ -265,29 +270,52 @@ static u32 echo_now(void)
 void ipsecnat_learn_echo(struct ipsecnat_strangers *t, struct ipsecnat_flow *f,
 			 enum ipsecnat_dir dir)
 {
+	u32 host = (__force u32)f->key.host;
 	s64 rec = atomic64_read(&t->echo);
 
 	if (dir == IPSECNAT_OUT) {
 		WRITE_ONCE(f->echo_sent, f->echo_sent + 1);
-		atomic64_set(&t->echo, (s64)((u64)(__force u32)f->key.host << 32 | echo_now()));
-	} else if (rec && (u32)((u64)rec >> 32) == (__force u32)f->key.host) {
-		atomic64_cmpxchg(&t->echo, rec, 0);
+		if (rec && echo_host(rec) != host)
+			atomic64_set(&t->echo_prev, rec);
+		atomic64_set(&t->echo, (s64)((u64)host << 32 | echo_now()));
+		return;
 	}
+	if (rec && echo_host(rec) == host) {
+		atomic64_cmpxchg(&t->echo, rec, 0);
+		return;
+	}
+	rec = atomic64_read(&t->echo_prev);
+	if (rec && echo_host(rec) == host)
+		atomic64_cmpxchg(&t->echo_prev, rec, 0);
+}
+
+/* Is record @rec an outbound packet not answered yet, sent LEARN_ECHO_US ago at most? */
+static bool echo_open(s64 rec, u32 now)
+{
+	return rec && now - (u32)rec <= LEARN_ECHO_US;
 }
 
 /*
  * The host whose outbound packet the stranger now arriving answers: the
  * slot's last outbound ESP, within LEARN_ECHO_US and not answered yet; 0 if
- * none. Each outbound packet is answered once.
+ * none, or if another host's packet is also waiting for its answer (which
+ * answer is which is then unknown). Each outbound packet is answered once.
  */
 static __be32 echo_take(struct ipsecnat_strangers *t)
 {
-	s64 rec = atomic64_read(&t->echo);
+	s64 rec = atomic64_read(&t->echo), prev = atomic64_read(&t->echo_prev);
+	u32 now = echo_now();
 
-	if (!rec || (u32)(echo_now() - (u32)rec) > LEARN_ECHO_US ||
-	    atomic64_cmpxchg(&t->echo, rec, 0) != rec)
+	if (!echo_open(rec, now))
 		return 0;
-	return (__force __be32)(u32)((u64)rec >> 32);
+	if (echo_open(prev, now) && echo_host(prev) != echo_host(rec)) {
+		atomic64_cmpxchg(&t->echo_prev, prev, 0);
+		atomic64_cmpxchg(&t->echo, rec, 0);
+		return 0;
+	}
+	if (atomic64_cmpxchg(&t->echo, rec, 0) != rec)
+		return 0;
+	return (__force __be32)echo_host(rec);
 }
 
 /* Rule 2: candidates. */
@@ -410,6 +438,21 @@ static bool echoes(const struct ipsecnat_flow *f, const struct ipsecnat_stranger
 	       s->echo_hits >= LEARN_ECHO_MIN && sent <= s->echo_hits * LEARN_ECHO_SHARE;
 }
 
+/* Does another stranger of @t also answer @f's packets (a coincidence, then)? */
+static bool echoes_elsewhere(struct ipsecnat_strangers *t, const struct ipsecnat_flow *f,
+			     const struct ipsecnat_stranger *s)
+{
+	bool found = false;
+	int i;
+
+	spin_lock_bh(&t->lock);
+	for (i = 0; i < IPSECNAT_STRANGERS && !found; i++)
+		found = t->s[i].spi && (t->s[i].spi != s->spi || t->s[i].peer != s->peer) &&
+			t->s[i].echo_host == f->key.host && t->s[i].echo_lead >= 2;
+	spin_unlock_bh(&t->lock);
+	return found;
+}
+
 static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 				struct ipsecnat_strangers *t,
 				const struct ipsecnat_stranger *s,
@@ -437,7 +480,7 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 	}
 	if (!n)
 		return LEARN_AMBIGUOUS;
-	if (echo && stranger_credible(s)) {				/* 3d */
+	if (echo && stranger_credible(s) && !echoes_elsewhere(t, echo, s)) {	/* 3d */
 		*res = echo;
 		*why = IPSECNAT_C_learned_echo;
 		return LEARN_BIND;

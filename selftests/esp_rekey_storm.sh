@@ -8,7 +8,7 @@
 #
 # Rounds, each asserted: every host must carry traffic both ways on its new
 # SAs within 15 s of the round's start (by the kernel's first-use time of
-# the new SAs). STORM_STYLES (par batch par seq) says how each round
+# the new SAs). STORM_STYLES (par,batch,par,seq) says how each round
 # switches: par, every host's pair in its own background job at once;
 # batch, all the peer's SAs in one `ip -batch` beside the hosts' (the same
 # instant); seq, one host after another STORM_GAP (0.5 s) apart, the spread
@@ -19,7 +19,7 @@ source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping
 
 N=${STORM_HOSTS:-16}
-STYLES=(${STORM_STYLES:-par batch par seq})
+IFS=', ' read -ra STYLES <<<"${STORM_STYLES:-par,batch,par,seq}"
 cleanup_extra() { log_gw_counters; }
 
 gw_with_tunnels "$N" 1

@@ -12,14 +12,16 @@ CHARON=/usr/lib/ipsec/charon
 PSK=ipsecnat-selftest-psk
 
 # the daemons' logs and configurations stay in build/vm/<test>.ike/
-cleanup_extra() {
-	local keep
-	keep=$(cd "$(dirname "$0")/.." && pwd)/build/vm/$(basename "$0").ike
+swan_keep_logs() {
+	local sd t keep
+	sd=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) t=$(realpath "$0")
+	keep=$(dirname "$sd")/build/vm/${t#"$sd"/}.ike
 	rm -rf "$keep"
 	find "$SWAN_DIR" -type s -delete	# sockets cannot be copied over 9p
 	mkdir -p "$(dirname "$keep")" && cp -r "$SWAN_DIR" "$keep" 2>/dev/null
 	rm -rf "$SWAN_DIR"
 }
+cleanup_extra() { swan_keep_logs; }
 
 require_strongswan() {
 	[ -x "$CHARON" ] || skip "strongSwan charon not installed"

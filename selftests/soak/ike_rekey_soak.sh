@@ -6,6 +6,8 @@
 # ~20 s (clients) and ~17 s (responder), IKE SAs every ~45 s. Pings flow
 # both ways for SOAK_SECS (90) seconds. Every client loses at most 2 % per
 # direction, and no host or peer ever receives ESP it has no SA for.
+# SOAK_BASELINE=1: stock MASQUERADE instead (ports remapped, no IPSECNAT
+# rule, a responder that accepts any port), to compare.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../lib_ike.sh"
 require_cmd iptables conntrack ping
@@ -13,11 +15,14 @@ require_strongswan
 
 N=${SOAK_HOSTS:-8}
 SECS=${SOAK_SECS:-90}
+cleanup_extra() { log_gw_counters; swan_keep_logs; }
 load_module
 topo_init "$N" 1
 gw_masquerade
-gw_ipsecnat --preserve-ike --preserve-natt
-insist_on_ike_ports "${PEERS[1]}"
+if [ -z "${SOAK_BASELINE:-}" ]; then
+	gw_ipsecnat --preserve-ike --preserve-natt
+	insist_on_ike_ports "${PEERS[1]}"
+fi
 SWAN_PEER_CHILD_REKEY=17s SWAN_PEER_IKE_REKEY=47s swan_peer 1
 for ((i = 1; i <= N; i++)); do
 	SWAN_HOST_CHILD_REKEY=20s SWAN_HOST_IKE_REKEY=45s swan_host "$i" 1
@@ -30,6 +35,16 @@ done
 check_no_misdelivery
 
 log "soak: $SECS s of pings both ways while both ends rekey"
+ip netns exec "$GW" ipsecnat monitor >"$SWAN_DIR/monitor.log" 2>&1 &
+BG_PIDS+=($!)
+if [ -n "${SOAK_TRACE:-}" ] && command -v tcpdump >/dev/null; then	# for diagnosis
+	ip netns exec "${PEERS[1]}" tcpdump -n -s 128 -i eth0 -w "$SWAN_DIR/peer.pcap" 2>/dev/null &
+	BG_PIDS+=($!)
+	ip -n "${PEERS[1]}" -timestamp xfrm monitor >"$SWAN_DIR/peer-xfrm.log" 2>&1 &
+	BG_PIDS+=($!)
+	ip netns exec "$GW" tcpdump -n -s 128 -i any -w "$SWAN_DIR/gw.pcap" 2>/dev/null &
+	BG_PIDS+=($!)
+fi
 soak_pings "$N" "$SECS"
 rekeys=$(grep -h -c 'generating CREATE_CHILD_SA request' "$SWAN_DIR"/*/charon.log 2>/dev/null |
 	awk '{ s += $1 } END { print s + 0 }')
