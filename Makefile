@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make            build kmod/ipsecnat.ko, userspace/ipsecnat, userspace/libxt_IPSECNAT.so
-# make deps       install the Debian packages needed (scripts/setup)
+# make deps       install the Debian packages needed (scripts/setup);
+#                 KERNELS=6.12 adds Debian 12's linux-6.12 to test against
 # make check      boot the Debian kernel under QEMU and run selftests/*.sh
 # make check T=x  run only selftests/x.sh (T=x,y,z: several)
+# make check KVER=<release>  the same on another installed kernel
 # make demo       boot the VM and show the problem and the fix
 # make vm         interactive guest shell with the module loaded
 # make bench      benchmark (bench/results/)

@@ -150,22 +150,34 @@ struct ipsecnat_stranger {
 	/* the flow whose packets it answers (rule 3d), by majority vote */
 	__be32 echo_host;
 	u16 echo_lead;			/* its answers minus others' since it led */
-	u16 echo_hits;			/* its answers since it led */
 	u32 echo_sent;			/* its echo_sent when it took the lead */
+	s64 vote_rec;			/* the answer it claimed, a vote if uncontested */
+	u32 vote_sent;			/* that host's echo_sent then */
 };
 
 #define IPSECNAT_STRANGERS	16
+#define IPSECNAT_WATCH		(2 * HZ)	/* answers are watched for this long */
+
+/* A slot's outbound packet that a stranger claimed to answer (rule 3d). */
+struct ipsecnat_answer {
+	s64 rec;			/* the packet's record */
+	__be32 spi;			/* the stranger that claimed it */
+	bool contested;			/* another claim came: a coincidence */
+};
 
 struct ipsecnat_strangers {
 	spinlock_t lock;		/* the entries; taken without the netns lock */
 	struct ipsecnat_stranger s[IPSECNAT_STRANGERS];
-	/* until then (jiffies) the slot's packets are watched for answers */
-	unsigned long watch_until;
+	struct ipsecnat_answer answers[8];	/* the last claims */
+	unsigned int answers_next;
 	/*
-	 * The slot's last outbound ESP and the one before it from another
-	 * host: host << 32 | microseconds; 0 once answered.
+	 * Written by the slot's packets while watched (until watch_until):
+	 * its last outbound ESP and the one before it from another host, as
+	 * host << 32 | microseconds; 0 once answered.
 	 */
-	atomic64_t echo, echo_prev;
+	atomic64_t echo ____cacheline_aligned_in_smp;
+	atomic64_t echo_prev;
+	unsigned long watch_until;
 };
 
 /*
@@ -413,7 +425,7 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 					const struct ipsecnat_ports *ports,
 					struct ipsecnat_sa **res);
 bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f);
-void ipsecnat_learn_out_created(struct ipsecnat_flow *f);
+void ipsecnat_learn_out_created(struct ipsecnat_flow *f, bool paired);
 bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool request);
 void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer);
 void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f);
@@ -436,7 +448,8 @@ static inline void ipsecnat_echo_watch(struct ipsecnat_flow *f, enum ipsecnat_di
 	if (dir == IPSECNAT_IKE)
 		return;
 	t = rcu_dereference(f->slot->strangers);
-	if (t && time_before(now, READ_ONCE(t->watch_until)))
+	if (t && time_in_range(now, READ_ONCE(t->watch_until) - IPSECNAT_WATCH,
+			       READ_ONCE(t->watch_until)))
 		ipsecnat_learn_echo(t, f, dir);
 }
 

@@ -31,30 +31,19 @@ spraying() { [ $(($(tx_packets "$S") - tx0)) -ge $RATE ]; }
 busywait 10000 spraying || fail "the sprayer does not send"
 log "sprayer started: sas $(ipsecnat_counter sas) cap_host $(ipsecnat_counter cap_host)"
 
-bad=""
-g=1
-# rekey WHAT STYLE FIRST HOSTS...: the next generation for HOSTS, waited for
-rekey() {
-	local what=$1 style=$2 first=$3
-	shift 3
-	g=$((g + 1))
-	rekey_storm "$g" "$style" "$first" "$@"
-	wait_rebind "$g" 15 "$@"
-	log "$what: $(($# - ${#LATE[@]}))/$# rebound, slowest after $REBIND_S s (sas $(ipsecnat_counter sas), held_back $(ipsecnat_counter held_back))"
-	[ ${#LATE[@]} -eq 0 ] || bad+=" $what: hosts ${LATE[*]} not rebound within 15 s;"
-}
-rekey "host 1, peer first" batch peer 1
-rekey "host 2, host first" batch host 2
-rekey "host 3, peer first" batch peer 3
-rekey "host 1, host first" batch host 1
-rekey "hosts 1-3 in a storm, mixed" seq mixed "${hosts[@]}"
-rekey "hosts 1-3 in a storm, host first" seq host "${hosts[@]}"
+storm_round "host 1, peer first" batch peer 1
+storm_round "host 2, host first" batch host 2
+storm_round "host 3, peer first" batch peer 3
+storm_round "host 1, host first" batch host 1
+storm_round "hosts 1-3 in a storm, mixed" seq mixed "${hosts[@]}"
+storm_round "hosts 1-3 at once, mixed" par mixed "${hosts[@]}"
+storm_round "hosts 1-3 in a storm, host first" seq host "${hosts[@]}"
 kill "$SPRAY_PID"
 wait "$SPRAY_PID"
 log "peer 1 XfrmInNoStates (the sprayer's SPIs): $(xfrm_stat "${PEERS[1]}" XfrmInNoStates)"
 for i in "${hosts[@]}"; do
-	tunnel_ping "$i" 1 3 || bad+=" host $i: pings lost at the end;"
+	tunnel_ping "$i" 1 3 || STORM_BAD+=" host $i: pings lost at the end;"
 done
 check_no_misdelivery "${HOSTS[1]}" "${HOSTS[2]}" "${HOSTS[3]}"
-[ -z "$bad" ] || fail "$bad"
+[ -z "$STORM_BAD" ] || fail "$STORM_BAD"
 echo "PASS"

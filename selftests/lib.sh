@@ -318,6 +318,23 @@ rekey_storm() {
 	done
 }
 
+# storm_round WHAT STYLE FIRST I...: the next generation (STORM_GEN, from 1)
+# of rekey_storm for hosts I..., each of which must rebind within 15 s;
+# late hosts are added to STORM_BAD; STORM_SAS counts the SAs it made
+STORM_GEN=1
+STORM_BAD=""
+STORM_SAS=0
+storm_round() {
+	local what=$1 style=$2 first=$3
+	shift 3
+	STORM_GEN=$((STORM_GEN + 1))
+	STORM_SAS=$((STORM_SAS + 2 * $#))
+	rekey_storm "$STORM_GEN" "$style" "$first" "$@"
+	wait_rebind "$STORM_GEN" 15 "$@"
+	log "$what: $(($# - ${#LATE[@]}))/$# rebound, slowest after $REBIND_S s (sas $(ipsecnat_counter sas), held_back $(ipsecnat_counter held_back))"
+	[ ${#LATE[@]} -eq 0 ] || STORM_BAD+=" $what: hosts ${LATE[*]} not rebound within 15 s;"
+}
+
 # xfrm_sa_use NS: "SPI PACKETS FIRST-USE" for each SA of NS (FIRST-USE in
 # seconds since the epoch, 0 if never used)
 xfrm_sa_use() {
