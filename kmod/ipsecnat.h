@@ -59,7 +59,6 @@ enum ipsecnat_counter {
 	IPSECNAT_C_ike_paced,		/* IKE request dropped: another flow's exchange first */
 	IPSECNAT_C_strangers_full,	/* unknown SPI not noted: the slot's table is full */
 	IPSECNAT_C_foreign_iface,	/* unknown SPI from an interface without the address */
-	IPSECNAT_C_learned_echo,	/* inbound SPI learned: it answers the flow's packets */
 	IPSECNAT_C_MAX
 };
 
@@ -118,7 +117,6 @@ struct ipsecnat_flow {
 	unsigned long churn_since;	/* ... since then; under the lock */
 	unsigned int nr_unconfirmed;	/* unconfirmed inbound SAs learned ... */
 	unsigned long unconfirmed_since;	/* ... since then; under the lock */
-	u32 echo_sent;			/* outbound packets while its slot had strangers */
 	__be32 last_spi[3];		/* SPI used last, by enum ipsecnat_dir */
 	struct ipsecnat_flow_use use[2];	/* IPSECNAT_OUT, IPSECNAT_IN */
 	struct ipsecnat_slot *slot;
@@ -147,37 +145,13 @@ struct ipsecnat_stranger {
 	unsigned long first;		/* jiffies of its first packet */
 	unsigned long last;
 	unsigned long checked;		/* last time its owner was looked for */
-	/* the flow whose packets it answers (rule 3d), by majority vote */
-	__be32 echo_host;
-	u16 echo_lead;			/* its answers minus others' since it led */
-	u32 echo_sent;			/* its echo_sent when it took the lead */
-	s64 vote_rec;			/* the answer it claimed, a vote if uncontested */
-	u32 vote_sent;			/* that host's echo_sent then */
 };
 
 #define IPSECNAT_STRANGERS	16
-#define IPSECNAT_WATCH		(2 * HZ)	/* answers are watched for this long */
-
-/* A slot's outbound packet that a stranger claimed to answer (rule 3d). */
-struct ipsecnat_answer {
-	s64 rec;			/* the packet's record */
-	__be32 spi;			/* the stranger that claimed it */
-	bool contested;			/* another claim came: a coincidence */
-};
 
 struct ipsecnat_strangers {
 	spinlock_t lock;		/* the entries; taken without the netns lock */
 	struct ipsecnat_stranger s[IPSECNAT_STRANGERS];
-	struct ipsecnat_answer answers[8];	/* the last claims */
-	unsigned int answers_next;
-	/*
-	 * Written by the slot's packets while watched (until watch_until):
-	 * its last outbound ESP and the one before it from another host, as
-	 * host << 32 | microseconds; 0 once answered.
-	 */
-	atomic64_t echo ____cacheline_aligned_in_smp;
-	atomic64_t echo_prev;
-	unsigned long watch_until;
 };
 
 /*
@@ -425,7 +399,7 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 					const struct ipsecnat_ports *ports,
 					struct ipsecnat_sa **res);
 bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f);
-void ipsecnat_learn_out_created(struct ipsecnat_flow *f, bool paired);
+void ipsecnat_learn_out_created(struct ipsecnat_flow *f);
 bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool request);
 void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer);
 void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f);
@@ -433,25 +407,6 @@ void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f);
 struct ipsecnat_flow *ipsecnat_slot_only_flow(const struct ipsecnat_slot *slot);
 void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
 			  unsigned long now);
-void ipsecnat_learn_echo(struct ipsecnat_strangers *t, struct ipsecnat_flow *f,
-			 enum ipsecnat_dir dir);
-
-/*
- * ESP of @f in direction @dir while its slot has strangers: which flow sent
- * last, and whether it was answered (rule 3d). Under RCU.
- */
-static inline void ipsecnat_echo_watch(struct ipsecnat_flow *f, enum ipsecnat_dir dir,
-				       unsigned long now)
-{
-	struct ipsecnat_strangers *t;
-
-	if (dir == IPSECNAT_IKE)
-		return;
-	t = rcu_dereference(f->slot->strangers);
-	if (t && time_in_range(now, READ_ONCE(t->watch_until) - IPSECNAT_WATCH,
-			       READ_ONCE(t->watch_until)))
-		ipsecnat_learn_echo(t, f, dir);
-}
 
 /*
  * An inbound SA learned without the host's own new outbound SA is
@@ -469,7 +424,6 @@ static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 
 	if (READ_ONCE(sa->lastuse) != now)
 		WRITE_ONCE(sa->lastuse, now);
-	ipsecnat_echo_watch(f, sa->dir, now);
 	/*
 	 * Only traffic on confirmed SAs is evidence for learning and decides
 	 * which SA is the flow's newest. 0 means "never": a packet exactly at

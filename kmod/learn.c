@@ -34,12 +34,6 @@
  *        (the host of a peer-first rekey switches too), it pairs with no
  *        other credible stranger, and a settle time has passed since both
  *        (so that its own stranger, had it one, would have shown up).
- *     d. an echo, checked before b and c among the flows that pair as in c:
- *        the stranger's packets answer one such flow's packets, arriving
- *        within LEARN_ECHO_US of its outbound ESP while no other host's
- *        waits for an answer, by a majority vote that covers a good share
- *        of the flow's packets (a peer answers a host's request on its
- *        newest SA to that host), after the settle time of c.
  *     Otherwise hold and count `ambiguous`.
  *  4. Turns. Per slot, one new host at a time may have an unanswered first
  *     outbound SA (other new hosts are held back) and one flow at a time
@@ -80,9 +74,6 @@
 #define STRANGER_KEEP	HZ		/* a new SA's first packet waits this long for a second */
 #define STRANGER_FRESH	8		/* a new SA's first sequence numbers */
 #define STRANGER_STEP	64		/* a live SA's next packet is at most this far ahead */
-#define LEARN_ECHO_US	5000		/* an answer comes this soon after its request */
-#define LEARN_ECHO_MIN	4		/* answers that name an owner */
-#define LEARN_ECHO_SHARE	3	/* ... for at most this many of its packets each */
 
 /* Is jiffies value @t, 0 for never, within [@from, @to]? */
 static bool seen_within(unsigned long t, unsigned long from, unsigned long to)
@@ -123,149 +114,13 @@ static int stranger_room(const struct ipsecnat_stranger *e, unsigned long now)
 	return time_in_range(now, e->first, e->first + STRANGER_KEEP) ? 0 : 1;
 }
 
-/* Rule 3d: answers. */
-
-/* Microseconds, near enough (1.024), for timing answers; wraps after 73 min. */
-static u32 echo_now(void)
-{
-	return ktime_get_mono_fast_ns() >> 10;
-}
-
-/* A record: host << 32 | the time of its packet, with ECHO_TAKEN once a stranger answered it. */
-#define ECHO_TAKEN	1
-
-static u32 echo_host(s64 rec)
-{
-	return (u64)rec >> 32;
-}
-
-/* Is @rec a packet sent LEARN_ECHO_US ago at most, not answered on a known SA? */
-static bool echo_open(s64 rec, u32 now)
-{
-	return rec && now - ((u32)rec & ~ECHO_TAKEN) <= LEARN_ECHO_US;
-}
-
-/*
- * Watch the slot's packets for answers while it has a credible stranger
- * (under t->lock). Records left from an earlier watch are stale.
- */
-static void echo_watch(struct ipsecnat_strangers *t, unsigned long now)
-{
-	unsigned long until = t->watch_until;
-
-	if (!time_in_range(now, until - IPSECNAT_WATCH, until)) {
-		atomic64_set(&t->echo, 0);
-		atomic64_set(&t->echo_prev, 0);
-	}
-	if (until != now + IPSECNAT_WATCH)
-		WRITE_ONCE(t->watch_until, now + IPSECNAT_WATCH);
-}
-
-/* The answer to record @rec in @t's recent answers, or NULL; under t->lock. */
-static struct ipsecnat_answer *echo_answer_find(struct ipsecnat_strangers *t, s64 rec)
-{
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(t->answers); i++)
-		if (t->answers[i].rec == rec)
-			return &t->answers[i];
-	return NULL;
-}
-
-/*
- * Stranger @e's vote for the host its earlier packet answered, once that
- * answer's window has passed without a second claim to it: another
- * stranger's packet, or the host's own answer on a known SA, in the same
- * window means the first was a coincidence. A majority vote (Boyer-Moore)
- * keeps the flow the stranger answers most. Under t->lock.
- */
-static void echo_settle(struct ipsecnat_strangers *t, struct ipsecnat_stranger *e, u32 now)
-{
-	struct ipsecnat_answer *a;
-	__be32 host;
-
-	if (!e->vote_rec || now - ((u32)e->vote_rec & ~ECHO_TAKEN) <= LEARN_ECHO_US)
-		return;
-	a = echo_answer_find(t, e->vote_rec);
-	host = (__force __be32)echo_host(e->vote_rec);
-	e->vote_rec = 0;
-	if (!a || a->spi != e->spi || a->contested)
-		return;
-	if (e->echo_host == host) {
-		if (e->echo_lead < U16_MAX)
-			e->echo_lead++;
-	} else if (e->echo_lead) {
-		e->echo_lead--;
-	} else {
-		e->echo_host = host;
-		e->echo_lead = 1;
-		e->echo_sent = e->vote_sent;
-	}
-}
-
-/*
- * A new SA's packet of stranger (@peer, @spi) came: it may answer the
- * slot's last outbound packet (rule 3d). It claims that packet's record if
- * the record is open and no other host's packet waits for its answer too;
- * if another stranger claimed it already, both claims are void. A claim
- * becomes a vote (if @votes) when its window passes uncontested. The
- * stranger's record goes to @copy.
- */
-static void echo_claim(struct ipsecnat_net *in, struct ipsecnat_strangers *t, __be32 peer,
-		       __be32 spi, bool votes, struct ipsecnat_stranger *copy)
-{
-	u32 now = echo_now();
-	struct ipsecnat_stranger *e;
-	struct ipsecnat_answer *a;
-	struct ipsecnat_flow *f;
-	s64 rec, prev;
-
-	spin_lock_bh(&t->lock);
-	e = stranger_find(t, peer, spi);
-	if (!e)
-		goto out;
-	echo_settle(t, e, now);
-	rec = atomic64_read(&t->echo);
-	prev = atomic64_read(&t->echo_prev);
-	if (!echo_open(rec, now))
-		goto copy;
-	if (rec & ECHO_TAKEN) {
-		a = echo_answer_find(t, rec);
-		if (a)
-			a->contested = true;
-		goto copy;
-	}
-	if (echo_open(prev, now) && echo_host(prev) != echo_host(rec)) {
-		/* two hosts wait for an answer: this may be either one's */
-		atomic64_cmpxchg(&t->echo, rec, 0);
-		goto copy;
-	}
-	if (atomic64_cmpxchg(&t->echo, rec, rec | ECHO_TAKEN) != rec)
-		goto copy;
-	a = &t->answers[t->answers_next++ % ARRAY_SIZE(t->answers)];
-	a->rec = rec | ECHO_TAKEN;
-	a->spi = spi;
-	a->contested = false;
-	f = votes ? ipsecnat_flow_lookup(in, (__force __be32)echo_host(rec), peer) : NULL;
-	if (f) {
-		e->vote_rec = a->rec;
-		e->vote_sent = READ_ONCE(f->echo_sent);
-	}
-copy:
-	*copy = *e;
-out:
-	spin_unlock_bh(&t->lock);
-}
-
 /*
  * Note one packet of an unknown SPI in table @t; copy its record to @copy,
- * @is_new if it was not there, @advanced if it is a new SA's next packet
- * (not a replay). False if the table has no room (it is full of live
- * strangers).
+ * @is_new if it was not there. False if the table has no room (it is full
+ * of live strangers).
  */
 static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_esp_seen *p,
-			  unsigned long now, struct ipsecnat_stranger *copy, bool *is_new,
-			  bool *advanced)
+			  unsigned long now, struct ipsecnat_stranger *copy, bool *is_new)
 {
 	struct ipsecnat_stranger *e, *room = NULL;
 	int i, best = 0, r;
@@ -297,15 +152,12 @@ static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_es
 		e->ports = *p->ports;
 	e->first = now;
 	e->checked = now - LEARN_RECHECK;
-	*advanced = true;
 	goto out;
 seen:
 	*is_new = false;
-	*advanced = false;
 	if (p->seq > e->seq && p->seq - e->seq <= STRANGER_STEP) {
 		if (e->pkts < U16_MAX)
 			e->pkts++;
-		*advanced = true;
 	} else if (p->seq > e->seq) {
 		e->pkts = 1;		/* not this SA's next packet: start over */
 	} else {
@@ -314,8 +166,6 @@ seen:
 	e->seq = p->seq;
 out:
 	e->last = now;
-	if (stranger_credible(e))
-		echo_watch(t, now);
 	*copy = *e;
 	spin_unlock_bh(&t->lock);
 	return true;
@@ -365,49 +215,6 @@ static void stranger_forget(struct ipsecnat_strangers *t, __be32 peer, __be32 sp
 static bool from_public_side(struct ipsecnat_net *in, __be32 pub, const struct net_device *dev)
 {
 	return dev && __ip_dev_find(in->net, pub, false) == dev;
-}
-
-/*
- * @host's own answer came on a known SA: its record is answered. If a
- * stranger claimed it already, that claim was a coincidence.
- */
-static void echo_answered(struct ipsecnat_strangers *t, atomic64_t *slot_rec, u32 host)
-{
-	s64 rec = atomic64_read(slot_rec);
-	struct ipsecnat_answer *a;
-
-	if (!rec || echo_host(rec) != host || atomic64_cmpxchg(slot_rec, rec, 0) != rec ||
-	    !(rec & ECHO_TAKEN))
-		return;
-	spin_lock_bh(&t->lock);
-	a = echo_answer_find(t, rec);
-	if (a)
-		a->contested = true;
-	spin_unlock_bh(&t->lock);
-}
-
-/*
- * ESP of flow @f on its slot while the slot has strangers (RCU): outbound,
- * it is the packet a stranger may answer; inbound on a known SA, it answers
- * @f's last packet itself.
- */
-void ipsecnat_learn_echo(struct ipsecnat_strangers *t, struct ipsecnat_flow *f,
-			 enum ipsecnat_dir dir)
-{
-	u32 host = (__force u32)f->key.host;
-	s64 rec;
-
-	if (dir == IPSECNAT_OUT) {
-		/* racing CPUs may lose a count: the share it feeds is a bound */
-		WRITE_ONCE(f->echo_sent, READ_ONCE(f->echo_sent) + 1);
-		rec = atomic64_xchg(&t->echo,
-				    (s64)((u64)host << 32 | (echo_now() & ~ECHO_TAKEN)));
-		if (rec && echo_host(rec) != host)
-			atomic64_set(&t->echo_prev, rec);
-		return;
-	}
-	echo_answered(t, &t->echo, host);
-	echo_answered(t, &t->echo_prev, host);
 }
 
 /* Rule 2: candidates. */
@@ -517,44 +324,12 @@ static bool newcomer_near(struct ipsecnat_net *in, __be32 peer, unsigned long t)
 	       seen_within(READ_ONCE(n->at), t - LEARN_LATE, t + LEARN_LATE);
 }
 
-/*
- * 3d. Does @s answer @f's packets: most of the stranger's answers went to
- * @f, at least LEARN_ECHO_MIN of them, and to a good share of @f's packets
- * (a flow that sends all the time is last before anything by chance)?
- */
-static bool echoes(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s)
-{
-	u32 sent = READ_ONCE(f->echo_sent) - s->echo_sent + 1;
-
-	return s->echo_host == f->key.host && s->echo_lead >= LEARN_ECHO_MIN &&
-	       sent <= s->echo_lead * LEARN_ECHO_SHARE;
-}
-
-/* Does another stranger of @t also answer @f's packets (a coincidence, then)? */
-static bool echoes_elsewhere(struct ipsecnat_strangers *t, const struct ipsecnat_flow *f,
-			     const struct ipsecnat_stranger *s)
-{
-	const struct ipsecnat_stranger *e;
-	bool found = false;
-	int i;
-
-	spin_lock_bh(&t->lock);
-	for (i = 0; i < IPSECNAT_STRANGERS && !found; i++) {
-		e = &t->s[i];
-		found = e->spi && (e->spi != s->spi || e->peer != s->peer) &&
-			stranger_credible(e) && time_before(jiffies, e->last + STRANGER_TTL) &&
-			e->echo_host == f->key.host && e->echo_lead >= 2;
-	}
-	spin_unlock_bh(&t->lock);
-	return found;
-}
-
 static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 				struct ipsecnat_strangers *t,
 				const struct ipsecnat_stranger *s,
 				struct ipsecnat_flow **res, enum ipsecnat_counter *why)
 {
-	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *echo = NULL, *ike;
+	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *ike;
 	unsigned int n = 0, npair = 0, walked = 0;
 	unsigned long now = jiffies, paired_at = 0, tp;
 
@@ -570,8 +345,6 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 			npair++;
 			pair = f;
 			paired_at = tp;
-			if (echoes(f, s))
-				echo = f;
 		}
 	}
 	if (!n)
@@ -586,13 +359,6 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 		*why = READ_ONCE(slot->nr_flows) == 1 && READ_ONCE(only->learn_gen) ?
 		       IPSECNAT_C_rekey_peer : IPSECNAT_C_learned;
 		return stranger_credible(s) ? LEARN_BIND : LEARN_WAIT;
-	}
-	/* 3d */
-	if (echo && stranger_credible(s) && !time_before(now, s->first + LEARN_SETTLE) &&
-	    !echoes_elsewhere(t, echo, s)) {
-		*res = echo;
-		*why = IPSECNAT_C_learned_echo;
-		return LEARN_BIND;
 	}
 	if (npair != 1 || pairs_elsewhere(t, pair, s, now))
 		return LEARN_AMBIGUOUS;
@@ -786,9 +552,9 @@ static struct ipsecnat_strangers *slot_strangers(struct ipsecnat_slot *slot)
 static enum ipsecnat_result note(struct ipsecnat_net *in, struct ipsecnat_strangers *t,
 				 const struct ipsecnat_esp_seen *p, struct ipsecnat_stranger *s)
 {
-	bool is_new, advanced;
+	bool is_new;
 
-	if (!t || !stranger_note(t, p, jiffies, s, &is_new, &advanced)) {
+	if (!t || !stranger_note(t, p, jiffies, s, &is_new)) {
 		ipsecnat_count(in, IPSECNAT_C_strangers_full);
 		return IPSECNAT_HOLD;
 	}
@@ -801,13 +567,6 @@ static enum ipsecnat_result note(struct ipsecnat_net *in, struct ipsecnat_strang
 		ipsecnat_count(in, IPSECNAT_C_local_spi);
 		return IPSECNAT_PASS;
 	}
-	/*
-	 * A new SA's next packet may answer the slot's last outbound one; a
-	 * first packet only if it starts a new SA (random SPIs from a forger
-	 * do not use up the answers). Only credible strangers vote.
-	 */
-	if (advanced && (!is_new || s->fresh))
-		echo_claim(in, t, p->peer, p->spi, stranger_credible(s), s);
 	return IPSECNAT_OK;
 }
 
@@ -965,11 +724,9 @@ bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f
 
 /*
  * A new outbound SA of @f was made: its start is evidence for rule 3c,
- * unless it is the mate of an inbound SA already bound (@paired: the host
- * of a peer-first rekey switching too) or the flow churns SPIs (a host
- * spraying new SPIs pairs with nothing).
+ * unless the flow churns SPIs (a host spraying new SPIs pairs with nothing).
  */
-void ipsecnat_learn_out_created(struct ipsecnat_flow *f, bool paired)
+void ipsecnat_learn_out_created(struct ipsecnat_flow *f)
 {
 	unsigned long now = jiffies;
 
@@ -978,8 +735,7 @@ void ipsecnat_learn_out_created(struct ipsecnat_flow *f, bool paired)
 		f->churn = 0;
 	}
 	WRITE_ONCE(f->churn, f->churn + 1);
-	if (!paired)
-		WRITE_ONCE(f->fresh_at, now ?: 1);
+	WRITE_ONCE(f->fresh_at, now ?: 1);
 }
 
 /* Flow @f starts a child-creating exchange on @slot (under the netns lock). */

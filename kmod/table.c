@@ -524,7 +524,7 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 	} else {
 		sa = ipsecnat_sa_new(in, f, IPSECNAT_OUT, &key, ports);
 		if (sa) {
-			ipsecnat_learn_out_created(f, sa->paired);
+			ipsecnat_learn_out_created(f);
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
 			*res = sa;
 			ret = IPSECNAT_OK;

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Forged SPIs: while FORGED_HOSTS (4) hosts rekey with peer 1 (one alone
-# peer first, one alone host first, then all in the same instant and all
-# one after another, mixed), a forger sends
+# peer first, one alone host first, then all one after another, mixed;
+# same-instant static rekeys are ambiguous: esp_rekey_storm.sh), a forger sends
 # ESP with a random SPI in every packet, 250 a second, to the public address
 # with peer 1's address as source: first from the WAN (a namespace beside
 # the peer), then from the LAN (a namespace beside the hosts; the gateway
@@ -33,7 +33,6 @@ for side in wan lan; do
 	busywait 10000 spraying || fail "the $side forger does not send"
 	storm_round "$side spray, host 1 alone, peer first" batch peer 1
 	storm_round "$side spray, host 2 alone, host first" batch host 2
-	storm_round "$side spray, all $N at once, mixed" par mixed "${hosts[@]}"
 	storm_round "$side spray, all $N one after another, mixed" seq mixed "${hosts[@]}"
 	kill "$SPRAY_PID"
 	wait "$SPRAY_PID"

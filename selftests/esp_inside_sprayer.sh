@@ -36,7 +36,6 @@ storm_round "host 2, host first" batch host 2
 storm_round "host 3, peer first" batch peer 3
 storm_round "host 1, host first" batch host 1
 storm_round "hosts 1-3 in a storm, mixed" seq mixed "${hosts[@]}"
-storm_round "hosts 1-3 at once, mixed" par mixed "${hosts[@]}"
 storm_round "hosts 1-3 in a storm, host first" seq host "${hosts[@]}"
 kill "$SPRAY_PID"
 wait "$SPRAY_PID"

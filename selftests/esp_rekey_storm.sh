@@ -6,20 +6,22 @@
 # on odd hosts and the host's first on even ones. Old SAs stay, so ESP for
 # an SPI a host does not know is another host's.
 #
-# Rounds, each asserted: every host must carry traffic both ways on its new
-# SAs within 15 s of the round's start (by the kernel's first-use time of
-# the new SAs). STORM_STYLES (par,batch,par,seq) says how each round
-# switches: par, every host's pair in its own background job at once;
-# batch, all the peer's SAs in one `ip -batch` beside the hosts' (the same
-# instant); seq, one host after another STORM_GAP (0.5 s) apart, the spread
-# of randomised lifetimes. Same-instant rekeys are told apart by the peer's
-# answers to each host's requests (README "How learning works", rule 3d).
-# In no round may any host or peer receive an SPI it does not know.
+# Rounds: every host must carry traffic both ways on its new SAs within 15 s
+# of the round's start (by the kernel's first-use time of the new SAs).
+# STORM_STYLES (seq,seq,seq,par,batch) says how each round switches: seq,
+# one host after another STORM_GAP (0.5 s) apart, the spread of randomised
+# lifetimes (asserted); par, every host's pair in its own background job at
+# once, and batch, all the peer's SAs in one `ip -batch` beside the hosts'
+# (the same instant): static keys leave nothing but timing that tells those
+# hosts' new inbound SPIs apart (README "How learning works"), so the
+# gateway holds them until traffic tells; those rounds are measured, not
+# asserted. In no round may any host or peer receive an SPI it does not
+# know: 0 XfrmInNoStates everywhere.
 source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping
 
 N=${STORM_HOSTS:-16}
-IFS=', ' read -ra STYLES <<<"${STORM_STYLES:-par,batch,par,seq}"
+IFS=', ' read -ra STYLES <<<"${STORM_STYLES:-seq,seq,seq,par,batch}"
 cleanup_extra() { log_gw_counters; }
 
 gw_with_tunnels "$N" 1
@@ -38,9 +40,9 @@ for ((r = 1; r <= ${#STYLES[@]}; r++)); do
 	wait_rebind "$g" "$limit" "${hosts[@]}"
 	log "round $r ($style): $((N - ${#LATE[@]}))/$N hosts rebound within $limit s (slowest ${REBIND_S} s)${LATE:+, late: ${LATE[*]}}; at $SECONDS s"
 	check_no_misdelivery
-	[ ${#LATE[@]} -eq 0 ] || late+=" round $r ($style): ${LATE[*]};"
+	[ ${#LATE[@]} -eq 0 ] || [ "$style" != seq ] || late+=" round $r ($style): ${LATE[*]};"
 done
-log "held_back $(ipsecnat_counter held_back) ambiguous $(ipsecnat_counter ambiguous) learned $(ipsecnat_counter learned) learned_echo $(ipsecnat_counter learned_echo) learned_pair $(ipsecnat_counter learned_pair)"
+log "held_back $(ipsecnat_counter held_back) ambiguous $(ipsecnat_counter ambiguous) learned $(ipsecnat_counter learned) learned_pair $(ipsecnat_counter learned_pair)"
 check_no_misdelivery
 [ -z "$late" ] || fail "hosts not rebound within 15 s:$late"
 echo "PASS"

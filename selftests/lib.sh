@@ -526,13 +526,13 @@ is_bound() { [ -n "$(binding_pub "$1" "$2")" ]; }
 
 # learned_total: inbound SPIs bound by any learning rule (see learn.c)
 learned_total() {
-	ip netns exec "$GW" awk '$1 ~ /^(learned|learned_pair|learned_ike|learned_echo|rekey_peer)$/ { s += $2 }
+	ip netns exec "$GW" awk '$1 ~ /^(learned|learned_pair|learned_ike|rekey_peer)$/ { s += $2 }
 		END { print s + 0 }' /proc/net/ipsecnat
 }
 
 # learn_counters: the learning counters on one line, for logs
 learn_counters() {
-	ip netns exec "$GW" awk '$1 ~ /^(learned|learned_pair|learned_ike|learned_echo|rekey_peer|held_back|ambiguous|strangers_full|ike_paced|foreign_iface|sas)$/ {
+	ip netns exec "$GW" awk '$1 ~ /^(learned|learned_pair|learned_ike|rekey_peer|held_back|ambiguous|strangers_full|ike_paced|foreign_iface|sas)$/ {
 		printf "%s=%s ", $1, $2 }' /proc/net/ipsecnat
 }
 

@@ -479,7 +479,6 @@ static const char *const stat_names[IPSECNAT_STAT_MAX + 1] = {
 	[IPSECNAT_STAT_IKE_PACED] = "ike_paced",
 	[IPSECNAT_STAT_STRANGERS_FULL] = "strangers_full",
 	[IPSECNAT_STAT_FOREIGN_IFACE] = "foreign_iface",
-	[IPSECNAT_STAT_LEARNED_ECHO] = "learned_echo",
 };
 
 static const char *const setting_names[IPSECNAT_SET_MAX + 1] = {
