@@ -21,7 +21,10 @@ swan_keep_logs() {
 	mkdir -p "$(dirname "$keep")" && cp -r "$SWAN_DIR" "$keep" 2>/dev/null
 	rm -rf "$SWAN_DIR"
 }
-cleanup_extra() { swan_keep_logs; }
+cleanup_extra() {
+	[ -z "${GW:-}" ] || log_gw_counters
+	swan_keep_logs
+}
 
 require_strongswan() {
 	[ -x "$CHARON" ] || skip "strongSwan charon not installed"
