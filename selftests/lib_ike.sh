@@ -242,11 +242,38 @@ insist_on_ike_ports() {
 		-m multiport ! --sports 500,4500 -j DROP || fail "peer port rule"
 }
 
+# soak_up N UP: bring up IKE on hosts 1..N with UP (swan_up or lsw_up), then
+# every tunnel must carry pings both ways and nobody may get a foreign SPI
+soak_up() {
+	local i
+	for ((i = 1; i <= $1; i++)); do "$2" "$i" || fail "host $i: IKE failed"; done
+	for ((i = 1; i <= $1; i++)); do
+		busywait 15000 tunnel_ping "$i" 1 || fail "host $i: tunnel does not work"
+		busywait 15000 peer_ping 1 "$i" || fail "peer -> host $i: tunnel does not work"
+	done
+	check_no_misdelivery
+}
+
+# soak_trace: the gateway's events, and with SOAK_TRACE=1 captures on the
+# gateway and peer 1 and the peer's xfrm events, kept with the daemons' logs
+soak_trace() {
+	ip netns exec "$GW" ipsecnat monitor >"$SWAN_DIR/monitor.log" 2>&1 &
+	BG_PIDS+=($!)
+	[ -n "${SOAK_TRACE:-}" ] && command -v tcpdump >/dev/null || return 0
+	ip netns exec "${PEERS[1]}" tcpdump -n -s 128 -i eth0 -w "$SWAN_DIR/peer.pcap" 2>/dev/null &
+	BG_PIDS+=($!)
+	ip -n "${PEERS[1]}" -timestamp xfrm monitor >"$SWAN_DIR/peer-xfrm.log" 2>&1 &
+	BG_PIDS+=($!)
+	ip netns exec "$GW" tcpdump -n -s 128 -i any -w "$SWAN_DIR/gw.pcap" 2>/dev/null &
+	BG_PIDS+=($!)
+}
+
 # soak_pings N SECS: pings every 0.5 s both ways between hosts 1..N and peer
-# 1 for SECS seconds (waits for them); soak_losses N MAX then fails unless
-# every direction of every host lost at most MAX percent
+# 1 for SECS seconds (waits for them), traced by soak_trace; soak_losses N
+# MAX then fails unless every direction of every host lost at most MAX percent
 soak_pings() {
 	local i n=$1 count=$(($2 * 2)) pids=()
+	soak_trace
 	SOAK_OUT=$SWAN_DIR/soak
 	mkdir -p "$SOAK_OUT"
 	for ((i = 1; i <= n; i++)); do

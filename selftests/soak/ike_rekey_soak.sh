@@ -15,7 +15,6 @@ require_strongswan
 
 N=${SOAK_HOSTS:-8}
 SECS=${SOAK_SECS:-90}
-cleanup_extra() { log_gw_counters; swan_keep_logs; }
 load_module
 topo_init "$N" 1
 gw_masquerade
@@ -27,24 +26,9 @@ SWAN_PEER_CHILD_REKEY=17s SWAN_PEER_IKE_REKEY=47s swan_peer 1
 for ((i = 1; i <= N; i++)); do
 	SWAN_HOST_CHILD_REKEY=20s SWAN_HOST_IKE_REKEY=45s swan_host "$i" 1
 done
-for ((i = 1; i <= N; i++)); do swan_up "$i" || fail "host $i: IKE failed"; done
-for ((i = 1; i <= N; i++)); do
-	busywait 15000 tunnel_ping "$i" 1 || fail "host $i: tunnel does not work"
-	busywait 15000 peer_ping 1 "$i" || fail "peer -> host $i: tunnel does not work"
-done
-check_no_misdelivery
+soak_up "$N" swan_up
 
 log "soak: $SECS s of pings both ways while both ends rekey"
-ip netns exec "$GW" ipsecnat monitor >"$SWAN_DIR/monitor.log" 2>&1 &
-BG_PIDS+=($!)
-if [ -n "${SOAK_TRACE:-}" ] && command -v tcpdump >/dev/null; then	# for diagnosis
-	ip netns exec "${PEERS[1]}" tcpdump -n -s 128 -i eth0 -w "$SWAN_DIR/peer.pcap" 2>/dev/null &
-	BG_PIDS+=($!)
-	ip -n "${PEERS[1]}" -timestamp xfrm monitor >"$SWAN_DIR/peer-xfrm.log" 2>&1 &
-	BG_PIDS+=($!)
-	ip netns exec "$GW" tcpdump -n -s 128 -i any -w "$SWAN_DIR/gw.pcap" 2>/dev/null &
-	BG_PIDS+=($!)
-fi
 soak_pings "$N" "$SECS"
 rekeys=$(grep -h -c 'generating CREATE_CHILD_SA request' "$SWAN_DIR"/*/charon.log 2>/dev/null |
 	awk '{ s += $1 } END { print s + 0 }')
