@@ -11,6 +11,12 @@
 # make bench      benchmark (bench/results/)
 # make lint       checkpatch + sparse
 # make dkms-check build the module through DKMS, as distributions do
+# make install    the tool, the iptables extension, man pages, bash completion
+#                 (DESTDIR, PREFIX=/usr/local, XTLIBDIR: see userspace/Makefile);
+#                 the module: DKMS (README)
+# make uninstall  what make install installed (same variables)
+#
+# The version is in VERSION (dkms.conf and MODULE_VERSION must agree: dkms-check)
 
 ifeq ($(origin KDIR),undefined)
 KVER ?= $(shell scripts/kver)
@@ -50,6 +56,9 @@ lint:
 dkms-check:
 	scripts/dkms-check
 
+install uninstall:
+	$(MAKE) -C userspace $@
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userspace clean
@@ -57,4 +66,4 @@ clean:
 	# keeps build/libreswan, which make deps unpacked
 	find build -mindepth 1 -maxdepth 1 ! -name libreswan -exec rm -rf {} + 2>/dev/null || true
 
-.PHONY: all module userspace deps check demo vm bench lint dkms-check clean
+.PHONY: all module userspace deps check demo vm bench lint dkms-check install uninstall clean

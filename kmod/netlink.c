@@ -595,6 +595,7 @@ static struct genl_family ipsecnat_genl __ro_after_init = {
 	.mcgrps		= ipsecnat_mcgrps,
 	.n_mcgrps	= ARRAY_SIZE(ipsecnat_mcgrps),
 };
+MODULE_ALIAS_GENL_FAMILY(IPSECNAT_GENL_NAME);
 
 /* Events go out only while someone listens; callers may hold the netns lock. */
 static struct sk_buff *event_start(struct ipsecnat_net *in, u8 event, void **hdr)

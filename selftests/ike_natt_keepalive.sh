@@ -26,6 +26,14 @@ done
 check_no_misdelivery
 ip netns exec "$GW" ipsecnat show dir ike
 
+log "show spi takes the 16-digit SPI an ike row shows"
+spis=$(ip netns exec "$GW" ipsecnat show dir ike | awk 'NR > 1 { print $5 }')
+[ -n "$spis" ] || fail "no ike rows"
+for spi in $spis; do
+	[ "$(ip netns exec "$GW" ipsecnat show spi "$spi" | awk 'NR > 1 { print $1, $5 }')" = "ike $spi" ] ||
+		fail "show spi $spi: $(ip netns exec "$GW" ipsecnat show spi "$spi" 2>&1)"
+done
+
 # keepalive_count NS SRC: NAT-keepalives NS received from SRC:4500
 keepalive_rule() {
 	ip netns exec "$1" iptables -I INPUT -p udp -s "$2" --sport 4500 --dport 4500 \

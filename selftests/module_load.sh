@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The module loads, serves 20 namespaces that each use the target, and
 # unloads cleanly once they are gone: nothing keeps a reference behind.
+# The ipsecnat tool loads it by its generic netlink family.
 source "$(dirname "$0")/lib.sh"
-require_cmd iptables modprobe rmmod
+require_cmd iptables modprobe rmmod ipsecnat
 
 iptables -t mangle -F POSTROUTING 2>/dev/null
 rmmod ipsecnat 2>/dev/null
@@ -26,5 +27,7 @@ NS_LIST=()
 busywait 30000 no_refs || fail "module still has $(refs) references after netns deletion"
 rmmod ipsecnat || fail "rmmod failed"
 ! grep -q '^ipsecnat ' /proc/modules || fail "module still loaded"
+ipsecnat stats >/dev/null || fail "ipsecnat did not load the module (MODULE_ALIAS_GENL_FAMILY)"
+grep -q '^ipsecnat ' /proc/modules || fail "module not listed after ipsecnat stats"
 load_module
 echo "PASS"

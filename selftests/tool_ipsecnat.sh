@@ -4,7 +4,9 @@
 # against what the hosts really did), stats, get/set (a short timeout really
 # expires a binding), del, flush; refused for an unprivileged user and for
 # a user namespace without CAP_NET_ADMIN over the gateway's namespace;
-# malformed, oversized and unknown attributes refused with messages.
+# malformed, oversized and unknown attributes refused with messages; the
+# command line (--help, --version, exit 2 for usage errors, nothing on stdout
+# after an error with -j); monitor timestamps; forward -j show.
 source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping python3 setpriv unshare ipsecnat
 
@@ -21,6 +23,8 @@ echo "$out" | head -1 | grep -q 'HOST .*PEER .*PUBLIC .*SPI' || fail "show has n
 [ "$(gw ipsecnat show dir in | grep -c '^in ')" = 2 ] || fail "dir filter"
 spi=$(spi_out 2 1)
 [ "$(gw ipsecnat show spi "$spi" | grep -c "$spi")" = 1 ] || fail "spi filter"
+# the 16-digit form of an ike row: no IKE here, so only the header
+[ "$(gw ipsecnat show spi 0x0123456789abcdef | wc -l)" = 1 ] || fail "IKE spi filter"
 
 log "show -j, compared with the hosts' own SAs"
 gw ipsecnat -j show >"/tmp/sas.$$.json" || fail "ipsecnat -j show"
@@ -53,11 +57,35 @@ gw unshare --user --map-root-user ipsecnat stats >/dev/null 2>&1 &&
 err=$(gw setpriv --reuid=65534 --regid=65534 --clear-groups ipsecnat flush 2>&1) &&
 	fail "an unprivileged user could flush"
 echo "$err" | grep -q 'CAP_NET_ADMIN' || fail "unclear refusal: $err"
+out=$(gw setpriv --reuid=65534 --regid=65534 --clear-groups ipsecnat -j show 2>/dev/null)
+[ -z "$out" ] || fail "-j show printed \"$out\" on stdout after an error"
 
 log "malformed, oversized, unknown attributes"
 gw python3 "$(dirname "$0")/tools/genlbad.py" || fail "bad netlink requests not all refused"
-gw ipsecnat set max-sas 0 2>&1 | grep -q '^Error:' || fail "set max-sas 0 accepted"
-gw ipsecnat bogus 2>&1 | grep -q '^Error: unknown command' || fail "unknown command not reported"
+err=$(gw ipsecnat set max-sas 0 2>&1); rc=$?
+[ "$rc" = 1 ] && echo "$err" | grep -q '^Error:' || fail "set max-sas 0: exit $rc, \"$err\""
+
+log "command line: help, version, usage errors exit 2 (failures exit 1, above)"
+for h in -h --help help; do
+	ipsecnat $h | grep -q '^Usage: ipsecnat' || fail "ipsecnat $h printed no usage on stdout"
+done
+[ "$(ipsecnat --version)" = "ipsecnat $(cat "$(dirname "$0")/../VERSION")" ] &&
+	[ "$(ipsecnat -V)" = "$(ipsecnat --version)" ] || fail "ipsecnat --version: $(ipsecnat --version)"
+err=$(gw ipsecnat bogus 2>&1 >/dev/null); rc=$?
+[ "$rc" = 2 ] && echo "$err" | grep -q '^Error: unknown command "bogus"' ||
+	fail "unknown command: exit $rc, \"$err\""
+for args in "--bogus" "show host 10.0.1" "show spi xyz" "del spi 0x0123456789abcdef" \
+	"set max-sas" "forward -j bogus"; do
+	err=$(gw ipsecnat $args 2>&1 >/dev/null); rc=$?
+	[ "$rc" = 2 ] && echo "$err" | grep -q '^Error: ' || fail "ipsecnat $args: exit $rc, \"$err\""
+done
+
+log "monitor: every event line is timestamped (text and JSON)"
+ip netns exec "$GW" ipsecnat monitor >"/tmp/mon.$$" 2>&1 &
+BG_PIDS+=($!)
+ip netns exec "$GW" ipsecnat -j monitor >"/tmp/monj.$$" 2>&1 &
+BG_PIDS+=($!)
+cleanup_extra() { rm -f "/tmp/mon.$$" "/tmp/monj.$$"; }
 
 log "set/get: a short established timeout expires idle bindings"
 gw ipsecnat set established-timeout 1 pending-timeout 1 || fail "set"
@@ -76,5 +104,26 @@ gw ipsecnat del host "$(host_addr 2)" | grep -q 'deleted 2 SAs' || fail "del hos
 busywait 15000 tunnel_ping 2 1 || fail "host 2 did not bind again after del"
 gw ipsecnat flush | grep -q 'deleted 4 SAs' || fail "flush"
 sas_zero || fail "SAs left after flush"
+
+log "monitor lines carry a timestamp"
+ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{4}'
+mon_deleted() { grep -Eq "^$ts \[deleted\] " "/tmp/mon.$$" && grep -q '"event":"deleted"' "/tmp/monj.$$"; }
+busywait 5000 mon_deleted || fail "monitor shows no timestamped deleted event"
+cat "/tmp/mon.$$"
+grep -Evq "^$ts \[[a-z]+\] (out|in|ike) host " "/tmp/mon.$$" && fail "a monitor line without a timestamp"
+python3 - "/tmp/monj.$$" <<'PY' || fail "JSON events lack a time: $(head -n 3 "/tmp/monj.$$")"
+import json, re, sys
+events = [json.loads(line) for line in open(sys.argv[1])]
+assert events and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}", e["time"])
+                      and e["event"] and e["sa"]["dir"] for e in events), events
+PY
+
+log "forward -j show"
+[ "$(gw ipsecnat forward -j show)" = "[]" ] || fail "forward -j show: $(gw ipsecnat forward -j show 2>&1)"
+gw ipsecnat forward add pub "$PUB" server "$(host_addr 1)" || fail "forward add"
+gw ipsecnat forward -j show | python3 -c 'import json, sys; assert json.load(sys.stdin) == [{"pub": sys.argv[1], "server": sys.argv[2]}]' \
+	"$PUB" "$(host_addr 1)" || fail "forward -j show: $(gw ipsecnat forward -j show 2>&1)"
+[ "$(gw ipsecnat -j forward show)" = "$(gw ipsecnat forward -j show)" ] || fail "-j forward show differs"
+gw ipsecnat forward del pub "$PUB" || fail "forward del"
 check_no_misdelivery
 echo "PASS"

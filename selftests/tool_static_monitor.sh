@@ -43,12 +43,13 @@ busywait 10000 peer_ping 1 1 || fail "peer rekey"
 log "expiry"
 gw ipsecnat set established-timeout 1 pending-timeout 1
 gw conntrack -D -p 50 >/dev/null 2>&1
-expired() { grep -q '^\[expired\]' "/tmp/mon.$$"; }
+# monitor lines: "TIMESTAMP [event] ..."
+expired() { grep -q '^[^ ]* \[expired\] ' "/tmp/mon.$$"; }
 busywait 10000 expired || fail "no expired event"
 gw ipsecnat show spi "$(spi_in 1 1)" | grep -q ' static ' || fail "static SA expired"
 sleep 0.5
 cat "/tmp/mon.$$"
-first() { grep -n "^\[$1\]" "/tmp/mon.$$" | head -1 | cut -d: -f1; }
+first() { grep -n "^[^ ]* \[$1\] " "/tmp/mon.$$" | head -1 | cut -d: -f1; }
 for e in created learned added rekeyed expired; do
 	[ -n "$(first $e)" ] || fail "monitor missed a $e event"
 done

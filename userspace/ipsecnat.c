@@ -4,6 +4,7 @@
  * namespace over generic netlink (family "ipsecnat", uapi/ipsecnat.h).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,31 +12,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include "ipsecnat.h"
 
+#ifndef IPSECNAT_VERSION
+#error "build with make: it passes -DIPSECNAT_VERSION from ../VERSION"
+#endif
+
 static bool json;
 static bool stats;	/* -s: packet and byte counts in tables */
+
+/* Exit status, as iptables and conntrack: 1 for a failure, 2 for a bad command line. */
+#define EXIT_USAGE	2
+
+static void __attribute__((noreturn)) vdie(int status, const char *fmt, va_list ap)
+{
+	fputs("Error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	exit(status);
+}
 
 static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("Error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
+	vdie(EXIT_FAILURE, fmt, ap);
+}
+
+/* A usage error: the command line, not the system, is wrong. */
+static void __attribute__((noreturn, format(printf, 1, 2))) bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdie(EXIT_USAGE, fmt, ap);
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: ipsecnat [-j] [-s] [show|list] [FILTER]\n"
+		"Usage: ipsecnat [OPTIONS] [show|list] [FILTER]\n"
 		"       ipsecnat del FILTER\n"
 		"       ipsecnat flush\n"
 		"       ipsecnat [-j] stats\n"
@@ -44,42 +66,79 @@ static void usage(FILE *f)
 		"       ipsecnat add dir { in | out } host ADDR peer ADDR pub ADDR spi SPI [ static ]\n"
 		"       ipsecnat export                  (JSON on stdout)\n"
 		"       ipsecnat import { FILE | - }     (JSON from export)\n"
-		"       ipsecnat [-j] monitor\n"
+		"       ipsecnat [-j] monitor            (timestamped events)\n"
 		"       ipsecnat forward { add pub ADDR server ADDR | del pub ADDR | [-j] show }\n"
-		"       ipsecnat help\n"
+		"       ipsecnat { help | -h | --help | -V | --version }\n"
 		"FILTER := [ host ADDR ] [ peer ADDR ] [ pub ADDR ] [ spi SPI ]\n"
-		"          [ state { pending | established } ] [ dir { in | out } ]\n"
+		"          [ state { pending | established } ] [ dir { in | out | ike } ]\n"
+		"          (show also takes the 16-digit SPI of an ike row)\n"
 		"SETTING := { max-sas | max-sas-per-host | pending-window |\n"
 		"             pending-timeout | established-timeout }  (timeouts in seconds)\n"
-		"-j prints JSON; -s adds packet and byte counts to tables.\n"
+		"OPTIONS := { -j[son] | -s[tats] }: -j prints JSON; -s adds packet and byte\n"
+		"           counts to tables.\n"
 		"Works in the current network namespace\n"
-		"(ip netns exec NAME ipsecnat ...) and needs CAP_NET_ADMIN there.\n");
+		"(ip netns exec NAME ipsecnat ...) and needs CAP_NET_ADMIN there.\n"
+		"Exit status: 0 success, 1 failure, 2 bad command line.\n");
+}
+
+/* Options, spelt as in ip(8): -j, -json, --json. Returns the first other word. */
+static char **options(char **argv)
+{
+	for (; *argv && argv[0][0] == '-'; argv++) {
+		const char *o = argv[0][1] == '-' ? argv[0] + 1 : argv[0];
+
+		if (!strcmp(o, "-j") || !strcmp(o, "-json")) {
+			json = true;
+		} else if (!strcmp(o, "-s") || !strcmp(o, "-stats")) {
+			stats = true;
+		} else if (!strcmp(o, "-h") || !strcmp(o, "-help")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(o, "-V") || !strcmp(o, "-version")) {
+			printf("ipsecnat %s\n", IPSECNAT_VERSION);
+			exit(0);
+		} else {
+			bad("unknown option \"%s\"; try \"ipsecnat help\"", *argv);
+		}
+	}
+	return argv;
 }
 
 /* ---- netlink plumbing ---- */
 
 struct nl {
-	struct mnl_socket *sock;
+	struct mnl_socket *sock;	/* opened by the first request sent */
 	unsigned int portid;
 	unsigned int seq;
 	uint16_t family;
 	uint32_t events_group;
 	char buf[32768];	/* what libmnl suggests for dumps */
+	char req[32768];	/* a request, built before the socket is opened */
 };
 
-static struct nlmsghdr *msg_start(struct nl *nl, uint16_t type, uint16_t flags, uint8_t cmd)
+static struct nlmsghdr *genl_start(void *buf, uint16_t type, uint16_t flags, uint8_t cmd)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl->buf);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct genlmsghdr *g;
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	nlh->nlmsg_seq = ++nl->seq;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->cmd = cmd;
 	g->version = IPSECNAT_GENL_VERSION;
 	return nlh;
 }
+
+/*
+ * A request to the ipsecnat family. talk() opens the socket and resolves
+ * the family only when it sends one, so every argument is checked first.
+ */
+static struct nlmsghdr *msg_start(struct nl *nl, uint16_t flags, uint8_t cmd)
+{
+	return genl_start(nl->req, 0, flags, cmd);
+}
+
+static void nl_open(struct nl *nl);
 
 /* NLMSG_ERROR: report the kernel's extack message, like iproute2 */
 static int error_cb(const struct nlmsghdr *nlh, void *data)
@@ -122,6 +181,10 @@ static void talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 	};
 	int n;
 
+	if (!nl->sock)
+		nl_open(nl);
+	nlh->nlmsg_type = nl->family;
+	nlh->nlmsg_seq = ++nl->seq;
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
 		die("netlink send: %s", strerror(errno));
 	for (;;) {
@@ -185,8 +248,9 @@ static void nl_open(struct nl *nl)
 		die("netlink socket: %s", strerror(errno));
 	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
 	nl->portid = mnl_socket_get_portid(nl->sock);
+	nlh = genl_start(nl->buf, GENL_ID_CTRL, 0, CTRL_CMD_GETFAMILY);
 	nl->seq = time(NULL);
-	nlh = msg_start(nl, GENL_ID_CTRL, 0, CTRL_CMD_GETFAMILY);
+	nlh->nlmsg_seq = nl->seq;
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, IPSECNAT_GENL_NAME);
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
 		die("netlink send: %s", strerror(errno));
@@ -198,7 +262,7 @@ static void nl_open(struct nl *nl)
 		n = mnl_cb_run(nl->buf, n, nl->seq, nl->portid, family_cb, nl);
 		if (n < 0) {
 			if (errno == ENOENT)
-				die("the ipsecnat module is not loaded (modprobe ipsecnat)");
+				die("the ipsecnat module is not loaded; try \"modprobe ipsecnat\"");
 			die("resolving the ipsecnat family: %s", strerror(errno));
 		}
 		if (n == MNL_CB_STOP)
@@ -208,33 +272,89 @@ static void nl_open(struct nl *nl)
 
 /* ---- command line ---- */
 
-static uint32_t parse_addr(const char *what, const char *s)
+static bool get_addr(const char *s, uint32_t *addr)
 {
 	struct in_addr a;
 
-	if (!s)
-		die("\"%s\" needs an address", what);
 	if (inet_pton(AF_INET, s, &a) != 1)
-		die("invalid %s address \"%s\"", what, s);
-	return a.s_addr;
+		return false;
+	*addr = a.s_addr;
+	return true;
+}
+
+/* A number up to @max: digits only (no sign or blanks), "0x" allowed in base 16. */
+static bool get_num(const char *s, int base, uint64_t max, uint64_t *v)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!isxdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	n = strtoull(s, &end, base);
+	if (errno || *end || end == s || n > max)
+		return false;
+	*v = n;
+	return true;
+}
+
+static uint32_t parse_addr(const char *what, const char *s)
+{
+	uint32_t a;
+
+	if (!s)
+		bad("\"%s\" needs an address", what);
+	if (!get_addr(s, &a))
+		bad("invalid %s address \"%s\"", what, s);
+	return a;
+}
+
+static uint64_t parse_num(const char *what, const char *s, int base, uint64_t max)
+{
+	uint64_t v;
+
+	if (!s)
+		bad("\"%s\" needs a value", what);
+	if (!get_num(s, base, max, &v))
+		bad("invalid %s \"%s\"", what, s);
+	return v;
 }
 
 static uint32_t parse_u32(const char *what, const char *s, int base)
 {
-	unsigned long v;
-	char *end;
-
-	if (!s)
-		die("\"%s\" needs a value", what);
-	errno = 0;
-	v = strtoul(s, &end, base);
-	if (errno || *end || end == s || v > UINT32_MAX)
-		die("invalid %s \"%s\"", what, s);
-	return v;
+	return parse_num(what, s, base, UINT32_MAX);
 }
 
-/* FILTER words into an IPSECNAT_A_FILTER nest */
-static void put_filter(struct nlmsghdr *nlh, char **argv)
+/* What show prints and filters beyond the kernel's filter. */
+struct show {
+	unsigned int rows;
+	bool opened;		/* the table header or JSON "[" is out */
+	bool ike_spi_set;	/* only the IKE SA with this initiator SPI */
+	uint64_t ike_spi;
+};
+
+/*
+ * "spi": 8 hex digits for ESP, or (show only) the 16 an ike row shows. The
+ * kernel matches an IKE SA by the SPI's first 4 bytes; show_cb the rest.
+ */
+static void put_spi(struct nlmsghdr *nlh, const char *v, struct show *s)
+{
+	uint64_t spi = parse_num("spi", v, 16, UINT64_MAX);
+
+	if (strlen(v) - (strncasecmp(v, "0x", 2) ? 0 : 2) <= 8) {
+		mnl_attr_put_u32(nlh, IPSECNAT_SA_SPI, htonl(spi));
+		return;
+	}
+	if (!s)
+		bad("only \"show\" takes the IKE SPI \"%s\"", v);
+	if (spi >> 32)
+		mnl_attr_put_u32(nlh, IPSECNAT_SA_SPI, htonl(spi >> 32));
+	s->ike_spi = spi;
+	s->ike_spi_set = true;
+}
+
+/* FILTER words into an IPSECNAT_A_FILTER nest; @s is show's (NULL for del) */
+static void put_filter(struct nlmsghdr *nlh, char **argv, struct show *s)
 {
 	struct nlattr *nest = mnl_attr_nest_start(nlh, IPSECNAT_A_FILTER);
 
@@ -248,7 +368,7 @@ static void put_filter(struct nlmsghdr *nlh, char **argv)
 		else if (!strcmp(k, "pub"))
 			mnl_attr_put_u32(nlh, IPSECNAT_SA_PUB, parse_addr(k, v));
 		else if (!strcmp(k, "spi"))
-			mnl_attr_put_u32(nlh, IPSECNAT_SA_SPI, htonl(parse_u32(k, v, 16)));
+			put_spi(nlh, v, s);
 		else if (!strcmp(k, "state") && v && !strcmp(v, "pending"))
 			mnl_attr_put_u8(nlh, IPSECNAT_SA_STATE, IPSECNAT_STATE_PENDING);
 		else if (!strcmp(k, "state") && v && !strcmp(v, "established"))
@@ -260,7 +380,7 @@ static void put_filter(struct nlmsghdr *nlh, char **argv)
 		else if (!strcmp(k, "dir") && v && !strcmp(v, "ike"))
 			mnl_attr_put_u8(nlh, IPSECNAT_SA_DIR, IPSECNAT_DIR_IKE);
 		else
-			die("unknown filter \"%s%s%s\"; try \"ipsecnat help\"", k,
+			bad("unknown filter \"%s%s%s\"; try \"ipsecnat help\"", k,
 			    v ? " " : "", v ? v : "");
 		if (!v)
 			break;
@@ -339,13 +459,46 @@ static const char *ports_text(const struct nlattr **tb, char *buf, size_t len)
 	return buf;
 }
 
-/* One SA as a table row or a JSON object; events carry their name first. */
+/* The local time, ISO 8601 with milliseconds: 2026-11-26T09:48:01.123+0100 */
+static const char *now_text(char *buf, size_t len)
+{
+	struct timespec ts;
+	char zone[8] = "";
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);
+	snprintf(buf + n, len - n, ".%03ld%s", ts.tv_nsec / 1000000, zone);
+	return buf;
+}
+
+/*
+ * The table header or JSON "[": printed with the first row, or once the dump
+ * has succeeded, so that an error leaves nothing on stdout.
+ */
+static void show_open(struct show *s)
+{
+	if (s->opened)
+		return;
+	s->opened = true;
+	if (json)
+		printf("[");
+	else
+		printf("%-3s %-15s %-15s %-15s %-18s %-11s %-11s %7s %6s%s\n", "DIR", "HOST",
+		       "PEER", "PUBLIC", "SPI", "PORTS", "STATE", "AGE", "IDLE",
+		       stats ? "    PACKETS        BYTES" : "");
+}
+
+/* One SA as a table row or a JSON object; events carry their time and name first. */
 static int show_cb(const struct nlmsghdr *nlh, void *data)
 {
-	unsigned int *rows = data;
+	struct show *s = data;
 	const struct nlattr *tb[IPSECNAT_SA_MAX + 1] = {};
 	char h[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN], a[INET_ADDRSTRLEN];
-	char spi[24], portbuf[16], spi_r[40] = "";
+	char spi[24], portbuf[16], spi_r[40] = "", now[40];
 	const struct nlattr *sa, *ev;
 	const char *dir, *state, *ports;
 	unsigned int d;
@@ -354,6 +507,9 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 	if (!sa)
 		return MNL_CB_OK;
 	mnl_attr_parse_nested(sa, sa_attr_cb, tb);
+	if (s->ike_spi_set && (!tb[IPSECNAT_SA_IKE_SPI_I] ||
+			       mnl_attr_get_u64(tb[IPSECNAT_SA_IKE_SPI_I]) != s->ike_spi))
+		return MNL_CB_OK;
 	d = tb[IPSECNAT_SA_DIR] ? mnl_attr_get_u8(tb[IPSECNAT_SA_DIR]) : 0;
 	dir = d < sizeof(dir_names) / sizeof(dir_names[0]) ? dir_names[d] : "?";
 	ports = ports_text(tb, portbuf, sizeof(portbuf));
@@ -370,14 +526,17 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 		const char *name = e < sizeof(event_names) / sizeof(event_names[0]) &&
 				   event_names[e] ? event_names[e] : "unknown";
 
-		printf(json ? "{\"event\":\"%s\",\"sa\":" : "[%s] ", name);
-		*rows = 0;
+		printf(json ? "{\"time\":\"%s\",\"event\":\"%s\",\"sa\":" : "%s [%s] ",
+		       now_text(now, sizeof(now)), name);
+		s->rows = 0;
+	} else {
+		show_open(s);
 	}
 	if (json)
 		printf("%s{\"dir\":\"%s\",\"host\":\"%s\",\"peer\":\"%s\",\"pub\":\"%s\","
 		       "\"spi\":\"%s\"%s,\"ports\":\"%s\",\"state\":\"%s\",\"age\":%u,"
 		       "\"idle\":%u,\"packets\":%llu,\"bytes\":%llu}",
-		       *rows ? "," : "", dir, ip(tb[IPSECNAT_SA_HOST], h),
+		       s->rows ? "," : "", dir, ip(tb[IPSECNAT_SA_HOST], h),
 		       ip(tb[IPSECNAT_SA_PEER], p), ip(tb[IPSECNAT_SA_PUB], a),
 		       spi, spi_r, ports, state, u32(tb[IPSECNAT_SA_AGE]),
 		       u32(tb[IPSECNAT_SA_IDLE]),
@@ -401,24 +560,19 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 		printf(json ? "}\n" : "");
 		fflush(stdout);
 	} else {
-		(*rows)++;
+		s->rows++;
 	}
 	return MNL_CB_OK;
 }
 
 static void cmd_show(struct nl *nl, char **argv)
 {
-	struct nlmsghdr *nlh = msg_start(nl, nl->family, NLM_F_DUMP, IPSECNAT_CMD_SA_GET);
-	unsigned int rows = 0;
+	struct nlmsghdr *nlh = msg_start(nl, NLM_F_DUMP, IPSECNAT_CMD_SA_GET);
+	struct show s = {};
 
-	put_filter(nlh, argv);
-	if (json)
-		printf("[");
-	else
-		printf("%-3s %-15s %-15s %-15s %-18s %-11s %-11s %7s %6s%s\n", "DIR", "HOST",
-		       "PEER", "PUBLIC", "SPI", "PORTS", "STATE", "AGE", "IDLE",
-		       stats ? "    PACKETS        BYTES" : "");
-	talk(nl, nlh, show_cb, &rows);
+	put_filter(nlh, argv, &s);
+	talk(nl, nlh, show_cb, &s);
+	show_open(&s);
 	if (json)
 		printf("]\n");
 }
@@ -434,15 +588,15 @@ static int count_cb(const struct nlmsghdr *nlh, void *data)
 
 static void cmd_del(struct nl *nl, char **argv, bool all)
 {
-	struct nlmsghdr *nlh = msg_start(nl, nl->family, 0, IPSECNAT_CMD_SA_DEL);
+	struct nlmsghdr *nlh = msg_start(nl, 0, IPSECNAT_CMD_SA_DEL);
 	uint32_t n = 0;
 
 	if (!all && !*argv)
-		die("\"del\" needs a filter; \"flush\" deletes everything");
+		bad("\"del\" needs a filter; \"flush\" deletes everything");
 	if (all && *argv)
-		die("\"flush\" takes no arguments");
+		bad("\"flush\" takes no arguments");
 	if (!all)
-		put_filter(nlh, argv);
+		put_filter(nlh, argv, NULL);
 	talk(nl, nlh, count_cb, &n);
 	if (json)
 		printf("{\"deleted\":%u}\n", n);
@@ -550,19 +704,19 @@ static int settings_cb(const struct nlmsghdr *nlh, void *data)
 
 static void cmd_set(struct nl *nl, char **argv)
 {
-	struct nlmsghdr *nlh = msg_start(nl, nl->family, 0, IPSECNAT_CMD_SETTINGS_SET);
+	struct nlmsghdr *nlh = msg_start(nl, 0, IPSECNAT_CMD_SETTINGS_SET);
 	struct nlattr *nest;
 	unsigned int t;
 
 	if (!*argv)
-		die("\"set\" needs SETTING VALUE; try \"ipsecnat help\"");
+		bad("\"set\" needs SETTING VALUE; try \"ipsecnat help\"");
 	nest = mnl_attr_nest_start(nlh, IPSECNAT_A_SETTINGS);
 	for (; *argv; argv += 2) {
 		for (t = 1; t <= IPSECNAT_SET_MAX; t++)
 			if (!strcmp(argv[0], setting_names[t]))
 				break;
 		if (t > IPSECNAT_SET_MAX)
-			die("unknown setting \"%s\"; try \"ipsecnat help\"", argv[0]);
+			bad("unknown setting \"%s\"; try \"ipsecnat help\"", argv[0]);
 		mnl_attr_put_u32(nlh, t, parse_u32(argv[0], argv[1], 10));
 		if (!argv[1])
 			break;
@@ -580,7 +734,7 @@ struct sa_spec {
 
 static void sa_add(struct nl *nl, const struct sa_spec *s)
 {
-	struct nlmsghdr *nlh = msg_start(nl, nl->family, 0, IPSECNAT_CMD_SA_ADD);
+	struct nlmsghdr *nlh = msg_start(nl, 0, IPSECNAT_CMD_SA_ADD);
 	struct nlattr *nest = mnl_attr_nest_start(nlh, IPSECNAT_A_SA);
 
 	mnl_attr_put_u8(nlh, IPSECNAT_SA_DIR, s->dir);
@@ -595,13 +749,24 @@ static void sa_add(struct nl *nl, const struct sa_spec *s)
 	talk(nl, nlh, NULL, NULL);
 }
 
-static uint8_t parse_dir(const char *s)
+static bool get_dir(const char *s, uint8_t *dir)
 {
 	if (s && !strcmp(s, "in"))
-		return IPSECNAT_DIR_IN;
-	if (s && !strcmp(s, "out"))
-		return IPSECNAT_DIR_OUT;
-	die("dir must be \"in\" or \"out\"");
+		*dir = IPSECNAT_DIR_IN;
+	else if (s && !strcmp(s, "out"))
+		*dir = IPSECNAT_DIR_OUT;
+	else
+		return false;
+	return true;
+}
+
+static uint8_t parse_dir(const char *s)
+{
+	uint8_t dir;
+
+	if (!get_dir(s, &dir))
+		bad("dir must be \"in\" or \"out\"");
+	return dir;
 }
 
 static void cmd_add(struct nl *nl, char **argv)
@@ -626,11 +791,11 @@ static void cmd_add(struct nl *nl, char **argv)
 		else if (!strcmp(k, "spi"))
 			s.spi = htonl(parse_u32(k, v, 16));
 		else
-			die("unknown argument \"%s\"; try \"ipsecnat help\"", k);
+			bad("unknown argument \"%s\"; try \"ipsecnat help\"", k);
 		argv++;
 	}
 	if (s.dir > IPSECNAT_DIR_IN || !s.host || !s.peer || !s.pub || !s.spi)
-		die("\"add\" needs dir, host, peer, pub and spi");
+		bad("\"add\" needs dir, host, peer, pub and spi");
 	sa_add(nl, &s);
 }
 
@@ -664,15 +829,17 @@ static void cmd_import(struct nl *nl, char **argv)
 	size_t size = 0, n;
 	unsigned int count = 0;
 	const char *obj, *end;
+	uint64_t spi_num;
 	FILE *f;
 
 	if (!argv[0] || argv[1])
-		die("\"import\" needs one FILE (or - for stdin)");
+		bad("\"import\" needs one FILE (or - for stdin)");
 	f = strcmp(argv[0], "-") ? fopen(argv[0], "r") : stdin;
 	if (!f)
 		die("%s: %s", argv[0], strerror(errno));
 	if (getdelim(&text, &size, '\0', f) < 0)
 		die("%s: cannot read", argv[0]);
+	nl_open(nl);
 	for (obj = strchr(text, '{'); obj; obj = strchr(end, '{')) {
 		struct sa_spec s = {};
 
@@ -688,11 +855,10 @@ static void cmd_import(struct nl *nl, char **argv)
 			die("%s: SA %u lacks dir, host, peer, pub, spi or state", argv[0], count + 1);
 		if (!strcmp(dir, "ike"))
 			continue;	/* learned from traffic only */
-		s.dir = parse_dir(dir);
-		s.host = parse_addr("host", host);
-		s.peer = parse_addr("peer", peer);
-		s.pub = parse_addr("pub", pub);
-		s.spi = htonl(parse_u32("spi", spi, 16));
+		if (!get_dir(dir, &s.dir) || !get_addr(host, &s.host) || !get_addr(peer, &s.peer) ||
+		    !get_addr(pub, &s.pub) || !get_num(spi, 16, UINT32_MAX, &spi_num))
+			die("%s: SA %u has a bad dir, address or spi", argv[0], count + 1);
+		s.spi = htonl(spi_num);
 		s.is_static = !strcmp(state, "static");
 		s.state = strcmp(state, "pending") ? IPSECNAT_STATE_ESTABLISHED :
 			  IPSECNAT_STATE_PENDING;
@@ -709,11 +875,12 @@ static void cmd_import(struct nl *nl, char **argv)
 /* Print events as they come, like conntrack -E, until interrupted. */
 static void cmd_monitor(struct nl *nl, char **argv)
 {
-	unsigned int rows = 0;
+	struct show s = {};
 	int n;
 
 	if (*argv)
-		die("unexpected argument \"%s\"", *argv);
+		bad("unexpected argument \"%s\"", *argv);
+	nl_open(nl);
 	if (!nl->events_group)
 		die("the kernel offers no ipsecnat event group");
 	if (mnl_socket_setsockopt(nl->sock, NETLINK_ADD_MEMBERSHIP, &nl->events_group,
@@ -732,7 +899,7 @@ static void cmd_monitor(struct nl *nl, char **argv)
 			}
 			die("netlink receive: %s", strerror(errno));
 		}
-		mnl_cb_run(nl->buf, n, 0, 0, show_cb, &rows);
+		mnl_cb_run(nl->buf, n, 0, 0, show_cb, &s);
 	}
 }
 
@@ -776,16 +943,18 @@ static int fwd_show_cb(const struct nlmsghdr *nlh, void *data)
 /* ESP forwarding: unknown inbound SPIs to a public address go to a server. */
 static void cmd_forward(struct nl *nl, char **argv)
 {
-	const char *verb = *argv ? *argv++ : "show";
+	const char *verb;
 	uint32_t pub = 0, server = 0;
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 	uint8_t cmd;
 
+	argv = options(argv);	/* "forward -j show", as the usage has it */
+	verb = *argv ? *argv++ : "show";
 	if (!strcmp(verb, "show") || !strcmp(verb, "list")) {
 		if (*argv)
-			die("unexpected argument \"%s\"", *argv);
-		talk(nl, msg_start(nl, nl->family, 0, IPSECNAT_CMD_FWD_GET), fwd_show_cb, NULL);
+			bad("unexpected argument \"%s\"", *argv);
+		talk(nl, msg_start(nl, 0, IPSECNAT_CMD_FWD_GET), fwd_show_cb, NULL);
 		return;
 	}
 	if (!strcmp(verb, "add"))
@@ -793,18 +962,18 @@ static void cmd_forward(struct nl *nl, char **argv)
 	else if (!strcmp(verb, "del") || !strcmp(verb, "delete"))
 		cmd = IPSECNAT_CMD_FWD_DEL;
 	else
-		die("unknown forward command \"%s\"; try \"ipsecnat help\"", verb);
+		bad("unknown forward command \"%s\"; try \"ipsecnat help\"", verb);
 	for (; *argv; argv += 2) {
 		if (!strcmp(argv[0], "pub"))
 			pub = parse_addr("pub", argv[1]);
 		else if (!strcmp(argv[0], "server") && cmd == IPSECNAT_CMD_FWD_ADD)
 			server = parse_addr("server", argv[1]);
 		else
-			die("unknown argument \"%s\"; try \"ipsecnat help\"", argv[0]);
+			bad("unknown argument \"%s\"; try \"ipsecnat help\"", argv[0]);
 	}
 	if (!pub || (cmd == IPSECNAT_CMD_FWD_ADD && !server))
-		die("\"forward %s\" needs pub%s", verb, cmd == IPSECNAT_CMD_FWD_ADD ? " and server" : "");
-	nlh = msg_start(nl, nl->family, 0, cmd);
+		bad("\"forward %s\" needs pub%s", verb, cmd == IPSECNAT_CMD_FWD_ADD ? " and server" : "");
+	nlh = msg_start(nl, 0, cmd);
 	nest = mnl_attr_nest_start(nlh, IPSECNAT_A_FWD);
 	mnl_attr_put_u32(nlh, IPSECNAT_FWD_PUB, pub);
 	if (server)
@@ -816,8 +985,8 @@ static void cmd_forward(struct nl *nl, char **argv)
 static void cmd_simple(struct nl *nl, char **argv, uint8_t cmd, mnl_cb_t cb)
 {
 	if (*argv)
-		die("unexpected argument \"%s\"", *argv);
-	talk(nl, msg_start(nl, nl->family, 0, cmd), cb, NULL);
+		bad("unexpected argument \"%s\"", *argv);
+	talk(nl, msg_start(nl, 0, cmd), cb, NULL);
 }
 
 int main(int argc, char **argv)
@@ -825,24 +994,12 @@ int main(int argc, char **argv)
 	static struct nl nl;
 	const char *cmd;
 
-	for (argv++; *argv && argv[0][0] == '-'; argv++) {
-		if (!strcmp(*argv, "-j") || !strcmp(*argv, "-json"))
-			json = true;
-		else if (!strcmp(*argv, "-s") || !strcmp(*argv, "-stats"))
-			stats = true;
-		else if (!strcmp(*argv, "-h") || !strcmp(*argv, "-help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			die("unknown option \"%s\"; try \"ipsecnat help\"", *argv);
-		}
-	}
+	argv = options(argv + 1);
 	cmd = *argv ? *argv++ : "show";
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
 	}
-	nl_open(&nl);
 	if (!strcmp(cmd, "show") || !strcmp(cmd, "list") || !strcmp(cmd, "ls"))
 		cmd_show(&nl, argv);
 	else if (!strcmp(cmd, "del") || !strcmp(cmd, "delete"))
@@ -867,7 +1024,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "forward"))
 		cmd_forward(&nl, argv);
 	else
-		die("unknown command \"%s\"; try \"ipsecnat help\"", cmd);
-	mnl_socket_close(nl.sock);
+		bad("unknown command \"%s\"; try \"ipsecnat help\"", cmd);
+	if (nl.sock)
+		mnl_socket_close(nl.sock);
 	return 0;
 }

@@ -77,9 +77,14 @@ static void ipsecnat_parse(struct xt_option_call *cb)
 		parse_addr(dash, &info->max_addr);
 	else
 		info->max_addr = info->min_addr;
+	if (!info->min_addr || !info->max_addr)
+		xtables_error(PARAMETER_PROBLEM,
+			      "IPSECNAT: --to-source \"%s\": 0.0.0.0 cannot be a public address",
+			      cb->arg);
 	if (ntohl(info->min_addr) > ntohl(info->max_addr))
 		xtables_error(PARAMETER_PROBLEM,
-			      "IPSECNAT: --to-source range \"%s\" runs backwards", cb->arg);
+			      "IPSECNAT: --to-source range \"%s\" runs backwards (start > end)",
+			      cb->arg);
 	if (ntohl(info->max_addr) - ntohl(info->min_addr) >= 65536)
 		xtables_error(PARAMETER_PROBLEM,
 			      "IPSECNAT: --to-source pool \"%s\" is larger than 65536 addresses",
@@ -98,6 +103,7 @@ static void print_range(const struct xt_ipsecnat_tginfo *info)
 	}
 }
 
+/* Without --to-source nothing is printed, as for MASQUERADE without options. */
 static void ipsecnat_print(const void *ip, const struct xt_entry_target *target,
 			   int numeric)
 {
@@ -106,8 +112,6 @@ static void ipsecnat_print(const void *ip, const struct xt_entry_target *target,
 	if (info->flags & XT_IPSECNAT_F_TO_SOURCE) {
 		printf(" to:");
 		print_range(info);
-	} else {
-		printf(" masquerade");
 	}
 	if (info->flags & XT_IPSECNAT_F_IKE)
 		printf(" preserve-ike");
