@@ -106,12 +106,18 @@ struct ipsecnat_flow {
 	bool dead;			/* unhashed, freed after RCU; under the lock */
 	bool in_unpaired;		/* it came first, without a claim; under the lock */
 	bool fwd_unanswered;		/* made by a forward, the server never sent */
+	u8 ike_paced;			/* transmissions of ike_pacing dropped */
 	unsigned long learn_gen;	/* generation of the newest inbound SA */
 	unsigned long out_gen;		/* generation of the newest outbound SA */
 	unsigned long in_last;		/* jiffies of the last inbound packet, 0: none */
 	unsigned long fresh_at;		/* first packet of the newest outbound SA, 0: none */
 	unsigned long ike_at;		/* last child-creating IKE message, 0: none */
-	unsigned long ike_paced_at;	/* its last request dropped for pacing */
+	unsigned long ike_out_first;	/* the host's child-creating IKE messages: first ... */
+	unsigned long ike_out_last;	/* ... and last of their latest burst, 0: none */
+	/* under the lock: IKE requests (udp_msg.msg) let through, by direction ... */
+	u64 ike_passed[2];
+	u64 ike_pacing;			/* ... the one being paced ... */
+	unsigned long ike_paced_at;	/* ... and when it was dropped last */
 	unsigned long multi_until;	/* uses several SAs at once until then, 0: no */
 	unsigned int churn;		/* new outbound SAs made ... */
 	unsigned long churn_since;	/* ... since then; under the lock */
@@ -400,7 +406,8 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 					struct ipsecnat_sa **res);
 bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f);
 void ipsecnat_learn_out_created(struct ipsecnat_flow *f);
-bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool request);
+bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool out,
+			   bool request, u64 msg);
 void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer);
 void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f);
 void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f);

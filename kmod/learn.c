@@ -25,20 +25,24 @@
  *     a. a credible stranger has one candidate left, and no inside host
  *        without a flow here ran IKE with the peer just then (else the
  *        candidate must also have started a new SA near it);
- *     b. a fresh stranger is the only one that started during the slot's
- *        IKE turn, and the turn's flow is the only candidate that started
- *        anything near it: no other flow may run a child-creating exchange
- *        meanwhile (rule 4);
+ *     b. a credible fresh stranger is the only one that started during the
+ *        slot's IKE turn, and the turn's flow is the only candidate that
+ *        started anything near it: no other flow may run a child-creating
+ *        exchange meanwhile (rule 4);
  *     c. a fresh pair: one candidate, and only it, started a new outbound
  *        SA or an IKE exchange shortly before the stranger or while it waits
  *        (the host of a peer-first rekey switches too), it pairs with no
  *        other credible stranger, and a settle time has passed since both
  *        (so that its own stranger, had it one, would have shown up).
+ *        A flow whose host sent its IKE messages of late only after the
+ *        stranger started, and the outbound SA they made, are no pair for
+ *        it: causality.
  *     Otherwise hold and count `ambiguous`.
  *  4. Turns. Per slot, one new host at a time may have an unanswered first
  *     outbound SA (other new hosts are held back) and one flow at a time
- *     may run an IKEv2 CREATE_CHILD_SA exchange (another host's request is
- *     dropped once; IKE retransmits it, and the retransmit goes through).
+ *     may run an IKEv2 CREATE_CHILD_SA exchange (another host's requests
+ *     are dropped while the turn lasts, LEARN_PACE_DROPS times at most; IKE
+ *     retransmits them). A dropped request is no evidence.
  *     A turn ends when its flow learns, or after a bounded time; neither
  *     traffic nor a new SA renews it, and a flow whose turn ran out while
  *     another waited lets that one go first.
@@ -62,7 +66,9 @@
 #define LEARN_SETTLE	(HZ / 2)	/* a peer-first rekey's host switches within this */
 #define LEARN_LATE	(2 * HZ)	/* a host may switch this long after its stranger */
 #define LEARN_UNCONFIRMED 4		/* unconfirmed inbound SAs per flow per pending_timeout */
-#define LEARN_PACE_ONCE	(10 * HZ)	/* an IKE request is dropped for pacing once in this */
+#define LEARN_PACE_DROPS 4		/* an IKE request is paced at most this often */
+#define LEARN_PACE_GAP	(HZ / 4)	/* a transmission's fragments come within this */
+#define LEARN_IKE_QUIET	(10 * HZ)	/* a host's IKE messages closer than this: one burst */
 #define LEARN_CHURN	8		/* more new outbound SAs than this ... */
 #define LEARN_CHURN_WINDOW (10 * HZ)	/* ... in this long: SPI churn, not rekeys */
 #define LEARN_IKE_TURN	(3 * HZ / 2)	/* longest IKE turn */
@@ -220,6 +226,18 @@ static bool from_public_side(struct ipsecnat_net *in, __be32 pub, const struct n
 /* Rule 2: candidates. */
 
 /*
+ * Did every child-creating IKE message the host of @f sent lately come
+ * after @s started? The peer has an exchange's new SA only after the
+ * host's request or response, so then @s is not from its exchanges. Only
+ * the host's own messages count: the WAN cannot forge them.
+ */
+static bool exchange_after(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s)
+{
+	return seen_within(READ_ONCE(f->ike_out_first), s->first + LEARN_REORDER + 1,
+			   READ_ONCE(f->ike_out_last));
+}
+
+/*
  * Did @f run a child-creating IKE exchange near @s's start, recently enough
  * that the peer's first packet on the new SA is still to be expected? An
  * exchange stops counting LEARN_IKE_TURN after it: another host's exchange
@@ -231,7 +249,7 @@ static bool ike_recent(const struct ipsecnat_flow *f, const struct ipsecnat_stra
 	unsigned long ike = READ_ONCE(f->ike_at);
 
 	return seen_within(ike, s->first - LEARN_PAIR, s->first + LEARN_PAIR) &&
-	       time_before(now, ike + LEARN_IKE_TURN);
+	       time_before(now, ike + LEARN_IKE_TURN) && !exchange_after(f, s);
 }
 
 /* Can flow @f not own stranger @s, by what its own traffic shows? */
@@ -264,7 +282,9 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 	 */
 	if (!s->fresh)
 		return !READ_ONCE(f->learn_gen) && seen_within(fresh, from, s->first) ? fresh : 0;
-	if (READ_ONCE(f->churn) <= LEARN_CHURN && seen_within(fresh, from, to))
+	/* a new SA first used after an exchange that came after @s is that one's */
+	if (READ_ONCE(f->churn) <= LEARN_CHURN && seen_within(fresh, from, to) &&
+	    !(exchange_after(f, s) && !time_before(fresh, READ_ONCE(f->ike_out_first))))
 		return fresh;
 	return ike_recent(f, s, now) ? ike : 0;
 }
@@ -304,7 +324,9 @@ static bool strangers_since(struct ipsecnat_strangers *t, const struct ipsecnat_
 
 static bool turn_live(const struct ipsecnat_turn *t, unsigned long now, unsigned long len)
 {
-	return READ_ONCE(t->flow) && time_in_range(now, t->since, t->since + len);
+	unsigned long since = READ_ONCE(t->since);
+
+	return READ_ONCE(t->flow) && time_in_range(now, since, since + len);
 }
 
 /* Rule 3: the owner of stranger @s of @slot when certain, with the rule in @why. */
@@ -368,7 +390,7 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 	    !time_before(s->first + LEARN_REORDER, READ_ONCE(slot->ike_turn.since)) &&
 	    !strangers_since(t, s, READ_ONCE(slot->ike_turn.since))) {
 		*why = IPSECNAT_C_learned_ike;
-		return LEARN_BIND;
+		return stranger_credible(s) ? LEARN_BIND : LEARN_WAIT;
 	}
 	*why = IPSECNAT_C_learned_pair;					/* 3c */
 	if (!stranger_credible(s) || time_before(now, s->first + LEARN_SETTLE) ||
@@ -753,34 +775,66 @@ static void ike_last_note(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 }
 
 /*
- * A child-creating IKE message of flow @f (IKEv2 IKE_AUTH or
- * CREATE_CHILD_SA, IKEv1 Quick Mode), seen translated. An IKEv2 request
- * takes the slot's IKE turn; while another flow holds it, the request is
- * dropped (false) and IKE retransmits it.
+ * May request @msg of @f go without the turn? Its transmissions are dropped
+ * LEARN_PACE_DROPS times at most: IKE retransmits with growing intervals, so
+ * the turn is free again for one of them, and the next goes anyway (a turn
+ * holder's exchange may never end). Under the netns lock.
  */
-bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool request)
+static bool pace_over(struct ipsecnat_flow *f, u64 msg, unsigned long now)
+{
+	if (f->ike_pacing != msg) {
+		f->ike_pacing = msg;
+		f->ike_paced = 0;
+		f->ike_paced_at = 0;
+	}
+	/* one count per transmission, not per fragment */
+	if (!seen_within(f->ike_paced_at, now - LEARN_PACE_GAP, now))
+		f->ike_paced++;
+	f->ike_paced_at = now ?: 1;
+	return f->ike_paced > LEARN_PACE_DROPS;
+}
+
+/* The host of @f sent a child-creating IKE message: note its burst. */
+static void ike_sent(struct ipsecnat_flow *f, unsigned long now)
+{
+	if (!seen_within(READ_ONCE(f->ike_out_last), now - LEARN_IKE_QUIET, now))
+		WRITE_ONCE(f->ike_out_first, now ?: 1);
+	WRITE_ONCE(f->ike_out_last, now ?: 1);
+}
+
+/*
+ * A child-creating IKE message of flow @f (IKEv2 IKE_AUTH or
+ * CREATE_CHILD_SA, IKEv1 Quick Mode), seen translated, sent by the host if
+ * @out. An IKEv2 request (@msg names it) takes the slot's IKE turn; while
+ * another flow holds it, the request is dropped (false) and IKE retransmits
+ * it. A dropped request is no evidence: the exchange has not started. Once
+ * a request went, its retransmits and other fragments go too.
+ */
+bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool out,
+			   bool request, u64 msg)
 {
 	struct ipsecnat_turn *t = &f->slot->ike_turn;
 	unsigned long now = jiffies;
 	bool ok = true;
 
-	WRITE_ONCE(f->ike_at, now ?: 1);
-	if (!request || (READ_ONCE(t->flow) == f && turn_live(t, now, LEARN_IKE_TURN)))
-		return true;
-	spin_lock_bh(&in->lock);
-	if (!f->dead)
-		ok = turn_take(t, f, now, LEARN_IKE_TURN);
-	/* paced once already: its retransmit goes, without the turn */
-	if (!ok && seen_within(f->ike_paced_at, now - LEARN_PACE_ONCE, now))
-		ok = true;
-	else if (!ok)
-		f->ike_paced_at = now ?: 1;
-	if (ok && !f->dead)
-		ike_last_note(in, f->slot, f, now);
-	spin_unlock_bh(&in->lock);
-	if (!ok)
+	if (request) {
+		spin_lock_bh(&in->lock);
+		if (!f->dead && f->ike_passed[out] != msg)
+			ok = turn_take(t, f, now, LEARN_IKE_TURN) || pace_over(f, msg, now);
+		if (ok && !f->dead && f->ike_passed[out] != msg) {
+			ike_last_note(in, f->slot, f, now);
+			f->ike_passed[out] = msg;
+		}
+		spin_unlock_bh(&in->lock);
+	}
+	if (!ok) {
 		ipsecnat_count(in, IPSECNAT_C_ike_paced);
-	return ok;
+		return false;
+	}
+	if (out)
+		ike_sent(f, now);
+	WRITE_ONCE(f->ike_at, now ?: 1);
+	return true;
 }
 
 /*
@@ -800,6 +854,7 @@ void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer)
 	struct ipsecnat_newcomer *n;
 
 	if (f) {
+		ike_sent(f, jiffies);
 		WRITE_ONCE(f->ike_at, jiffies ?: 1);
 		return;
 	}

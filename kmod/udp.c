@@ -33,6 +33,7 @@
 #define IKEV2_IKE_AUTH		35
 #define IKEV2_CREATE_CHILD_SA	36
 #define IKEV2_F_RESPONSE	0x20
+#define IKEV2_F_INITIATOR	0x08
 
 /* RFC 7296 3.1 (the same first 28 bytes as ISAKMP, RFC 2408) */
 struct ike_hdr {
@@ -60,6 +61,7 @@ struct udp_msg {
 	u64 spi_r;			/* IKE, as ipsecnat_ike_spi() */
 	bool child;			/* an exchange that creates ESP SAs */
 	bool request;			/* IKEv2 request (IKEv1: never paced) */
+	u64 msg;			/* which message: IKE SA, sender, Message ID */
 };
 
 /* What the datagram to or from our @port carries. */
@@ -103,6 +105,10 @@ static enum udp_kind udp_parse(const struct sk_buff *skb, __be16 port, struct ud
 		/* only rekeys are paced: a new host's IKE_AUTH never waits */
 		m->request = !(ike->flags & IKEV2_F_RESPONSE) &&
 			     ike->exchange == IKEV2_CREATE_CHILD_SA;
+		/* retransmits and fragments (RFC 7383) of a message share it */
+		m->msg = ((u64)ntohl(ike->spi_i[0]) << 32) ^ ((u64)ntohl(ike->spi_i[1]) << 16) ^
+			 ntohl(ike->msgid) ^ (ike->flags & IKEV2_F_INITIATOR ? BIT_ULL(63) : 0);
+		m->msg = m->msg ?: 1;	/* 0 is "none" */
 		break;
 	case IKEV1_MAJOR:
 		m->child = ike->exchange == IKEV1_QUICK_MODE;
@@ -243,7 +249,7 @@ static unsigned int out_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 	/* the responder SPI the host uses is the one the SA has from now on */
 	if (m->spi_r && !ipsecnat_ike_spi_r(sa))
 		WRITE_ONCE(ipsecnat_ike(sa)->spi_r, m->spi_r);
-	if (m->child && !ipsecnat_ike_exchange(in, sa->flow, m->request))
+	if (m->child && !ipsecnat_ike_exchange(in, sa->flow, true, m->request, m->msg))
 		return NF_DROP;		/* another host's exchange goes first */
 	ike_touch(sa, &m->ports, skb->len);
 	return ipsecnat_translate(in, skb, true, sa->flow->pub);
@@ -327,7 +333,7 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 		if (r != IPSECNAT_OK)
 			return ipsecnat_unlearned(r);
 	}
-	if (m->child && !ipsecnat_ike_exchange(in, sa->flow, m->request))
+	if (m->child && !ipsecnat_ike_exchange(in, sa->flow, false, m->request, m->msg))
 		return NF_DROP;		/* another host's exchange goes first */
 	ike_touch(sa, &m->ports, skb->len);
 	return ipsecnat_translate(in, skb, false, sa->flow->key.host);

@@ -21,16 +21,7 @@ insist_on_ike_ports "${PEERS[1]}"
 SWAN_PEER_DPD=2s swan_peer 1
 for ((i = 1; i <= N; i++)); do SWAN_HOST_DPD=2s swan_host "$i" 1; done
 
-log "baseline: conntrack remaps host 2's ports, the peer ignores it"
-swan_up 1 || fail "host 1 cannot reach the peer even alone"
-SWAN_RETRANSMIT_TRIES=1 swan_up 2 && fail "baseline: host 2 got in through a remapped port"
-for ((i = 1; i <= N; i++)); do swan "host$i" --terminate --ike gw --force >/dev/null 2>&1; done
-busywait 10000 peer_has_ike_sas 1 0 || fail "peer kept IKE SAs after terminate"
-
-log "preserving ports 500 and 4500"
-ip netns exec "$GW" iptables -t mangle -F
-gw_ipsecnat --preserve-ike --preserve-natt
-ip netns exec "$GW" conntrack -F 2>/dev/null
+swan_remap_baseline $N
 for ((i = 1; i <= N; i++)); do swan_up "$i" || fail "host $i: IKE failed with preserved ports"; done
 busywait 10000 peer_has_ike_sas 1 $N || fail "peer has not $N IKE SAs: $(peer_ike_sas 1)"
 [ "$(peer_ike_sas 1 | grep -c "^$PUB:4500 host")" = $N ] ||

@@ -35,6 +35,7 @@ require_cmd() {
 }
 
 cleanup() {
+	EXIT_RC=$?	# for cleanup_extra: did the test fail?
 	local p n
 	declare -F cleanup_extra >/dev/null && cleanup_extra
 	[ ${#PARAMS_SAVED[@]} -eq 0 ] || restore_defaults

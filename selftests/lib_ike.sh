@@ -22,7 +22,19 @@ swan_keep_logs() {
 	rm -rf "$SWAN_DIR"
 }
 cleanup_extra() {
+	local ns
 	[ -z "${GW:-}" ] || log_gw_counters
+	if [ "$EXIT_RC" != 0 ] && [ -n "${GW:-}" ]; then
+		# a failure's evidence: who the gateway bound each SPI to, and
+		# which SPIs every endpoint had and received
+		log "gateway bindings:"
+		ip netns exec "$GW" cat /proc/net/ipsecnat_sas 2>/dev/null | sed 's/^/#   /'
+		for ns in "${HOSTS[@]}" "${PEERS[@]}"; do
+			log "$(ns_name "$ns"): XfrmInNoStates=$(xfrm_stat "$ns" XfrmInNoStates)"
+			ip -n "$ns" -s xfrm state 2>/dev/null |
+				awk '/^src/ { s = $2 " > " $4 } /proto esp spi/ { sp = $4 } /lifetime current:/ { getline; print "#   " s " spi " sp " " $1 " " $2 }'
+		done
+	fi
 	swan_keep_logs
 }
 
@@ -31,7 +43,8 @@ require_strongswan() {
 	require_cmd swanctl unshare
 }
 
-# swan_conf NAME: strongswan.conf of daemon NAME, with short retransmits
+# swan_conf NAME: strongswan.conf of daemon NAME, with short retransmits (the
+# gateway may drop a request 4 times while it paces exchanges; the 5th goes)
 # (a lost exchange fails in seconds) and its own vici socket and log
 swan_conf() {
 	local d=$SWAN_DIR/$1
@@ -41,7 +54,7 @@ swan_conf() {
 		load_modular = no
 		load = random nonce aes sha1 sha2 hmac gcm kdf openssl pem pkcs1 x509 pubkey kernel-netlink socket-default vici
 		install_routes = no
-		retransmit_tries = ${SWAN_RETRANSMIT_TRIES:-3}
+		retransmit_tries = 5
 		retransmit_timeout = 1.0
 		retransmit_base = 1.4
 		plugins {
@@ -240,6 +253,24 @@ peer_has_ike_sas() {
 insist_on_ike_ports() {
 	ip netns exec "$1" iptables -A INPUT -p udp -m multiport --dports 500,4500 \
 		-m multiport ! --sports 500,4500 -j DROP || fail "peer port rule"
+}
+
+# swan_remap_baseline N: the failure without ipsecnat's ports: through
+# conntrack's remapping (no --preserve-*), host 1 reaches a peer that insists
+# on ports 500/4500 and host 2 does not. Then hosts 1..N drop their IKE SAs
+# and the gateway's rule preserves both ports.
+swan_remap_baseline() {
+	local i
+	log "baseline: conntrack remaps host 2's ports, the peer ignores it"
+	swan_up 1 || fail "host 1 cannot reach the peer even alone"
+	swan host2 --initiate --child net --timeout 10 >/dev/null 2>&1 &&
+		fail "baseline: host 2 got in through a remapped port"
+	for ((i = 1; i <= $1; i++)); do swan "host$i" --terminate --ike gw --force >/dev/null 2>&1; done
+	busywait 10000 peer_has_ike_sas 1 0 || fail "peer kept IKE SAs after terminate"
+	log "preserving ports 500 and 4500"
+	ip netns exec "$GW" iptables -t mangle -F
+	gw_ipsecnat --preserve-ike --preserve-natt
+	ip netns exec "$GW" conntrack -F 2>/dev/null
 }
 
 # soak_up N UP: bring up IKE on hosts 1..N with UP (swan_up or lsw_up), then

@@ -27,7 +27,9 @@ for t in "${tests[@]}"; do
 	case $rc in
 	0) echo "ok $n ${t%.sh} # ${dur}s" ;;
 	4) echo "ok $n ${t%.sh} # SKIP $(tail -n 1 "$log")" ;;
-	*) echo "not ok $n ${t%.sh} # exit $rc after ${dur}s, log build/vm/$t.log"
+	*) cp "$log" "$log.failed-$n"	# a repeated test keeps each failure
+	   [ ! -d "${log%.log}.ike" ] || cp -r "${log%.log}.ike" "${log%.log}.ike.failed-$n"
+	   echo "not ok $n ${t%.sh} # exit $rc after ${dur}s, log build/vm/$t.log.failed-$n"
 	   tail -n 15 "$log" | sed 's/^/#   /' ;;
 	esac
 done
