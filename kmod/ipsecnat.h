@@ -98,6 +98,14 @@ struct ipsecnat_flow_use {
 	unsigned long since;		/* jiffies of its first packet */
 };
 
+/* Pacing of one direction's IKE requests of a flow (under the netns lock). */
+struct ipsecnat_ike_pace {
+	u64 passed;			/* the request let through last (udp.c names them) */
+	u64 pacing;			/* the one being dropped ... */
+	unsigned long paced_at;		/* ... last then ... */
+	u8 paced;			/* ... this many transmissions */
+};
+
 struct ipsecnat_flow {
 	struct rhash_head node;
 	struct ipsecnat_flow_key key;
@@ -106,7 +114,8 @@ struct ipsecnat_flow {
 	bool dead;			/* unhashed, freed after RCU; under the lock */
 	bool in_unpaired;		/* it came first, without a claim; under the lock */
 	bool fwd_unanswered;		/* made by a forward, the server never sent */
-	u8 ike_paced;			/* transmissions of ike_pacing dropped */
+	bool ike_settled;		/* a binding or IKE SA came since its burst began */
+	bool ike_prev_settled;		/* ... and so for the burst before */
 	unsigned long learn_gen;	/* generation of the newest inbound SA */
 	unsigned long out_gen;		/* generation of the newest outbound SA */
 	unsigned long in_last;		/* jiffies of the last inbound packet, 0: none */
@@ -114,10 +123,7 @@ struct ipsecnat_flow {
 	unsigned long ike_at;		/* last child-creating IKE message, 0: none */
 	unsigned long ike_out_first;	/* the host's child-creating IKE messages: first ... */
 	unsigned long ike_out_last;	/* ... and last of their latest burst, 0: none */
-	/* under the lock: IKE requests (udp_msg.msg) let through, by direction ... */
-	u64 ike_passed[2];
-	u64 ike_pacing;			/* ... the one being paced ... */
-	unsigned long ike_paced_at;	/* ... and when it was dropped last */
+	struct ipsecnat_ike_pace ike_pace[2];	/* by direction: 1 sent by the host */
 	unsigned long multi_until;	/* uses several SAs at once until then, 0: no */
 	unsigned int churn;		/* new outbound SAs made ... */
 	unsigned long churn_since;	/* ... since then; under the lock */
@@ -408,7 +414,8 @@ bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f
 void ipsecnat_learn_out_created(struct ipsecnat_flow *f);
 bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool out,
 			   bool request, u64 msg);
-void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer);
+void ipsecnat_ike_evidence(struct ipsecnat_net *in, const struct sk_buff *skb,
+			   const __be32 *spi_i);
 void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f);
 void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f);
 struct ipsecnat_flow *ipsecnat_slot_only_flow(const struct ipsecnat_slot *slot);

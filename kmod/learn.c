@@ -229,12 +229,17 @@ static bool from_public_side(struct ipsecnat_net *in, __be32 pub, const struct n
  * Did every child-creating IKE message the host of @f sent lately come
  * after @s started? The peer has an exchange's new SA only after the
  * host's request or response, so then @s is not from its exchanges. Only
- * the host's own messages count: the WAN cannot forge them.
+ * the host's own messages count (from the inside: see ike_evidence), and
+ * only if its previous burst was accounted for by a binding or an IKE SA.
  */
-static bool exchange_after(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s)
+static bool exchange_after(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
+			   unsigned long now)
 {
-	return seen_within(READ_ONCE(f->ike_out_first), s->first + LEARN_REORDER + 1,
-			   READ_ONCE(f->ike_out_last));
+	unsigned long last = READ_ONCE(f->ike_out_last);
+
+	/* an earlier burst with nothing learned since may still owe its SA */
+	return READ_ONCE(f->ike_prev_settled) && seen_within(last, s->first, now) &&
+	       seen_within(READ_ONCE(f->ike_out_first), s->first + LEARN_REORDER + 1, last);
 }
 
 /*
@@ -249,7 +254,7 @@ static bool ike_recent(const struct ipsecnat_flow *f, const struct ipsecnat_stra
 	unsigned long ike = READ_ONCE(f->ike_at);
 
 	return seen_within(ike, s->first - LEARN_PAIR, s->first + LEARN_PAIR) &&
-	       time_before(now, ike + LEARN_IKE_TURN) && !exchange_after(f, s);
+	       time_before(now, ike + LEARN_IKE_TURN) && !exchange_after(f, s, now);
 }
 
 /* Can flow @f not own stranger @s, by what its own traffic shows? */
@@ -284,7 +289,7 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 		return !READ_ONCE(f->learn_gen) && seen_within(fresh, from, s->first) ? fresh : 0;
 	/* a new SA first used after an exchange that came after @s is that one's */
 	if (READ_ONCE(f->churn) <= LEARN_CHURN && seen_within(fresh, from, to) &&
-	    !(exchange_after(f, s) && !time_before(fresh, READ_ONCE(f->ike_out_first))))
+	    !(exchange_after(f, s, now) && seen_within(fresh, READ_ONCE(f->ike_out_first), now)))
 		return fresh;
 	return ike_recent(f, s, now) ? ike : 0;
 }
@@ -479,6 +484,7 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	/* its new SAs and exchange are accounted for: no longer evidence */
 	WRITE_ONCE(f->fresh_at, 0);
 	WRITE_ONCE(f->ike_at, 0);
+	WRITE_ONCE(f->ike_settled, true);
 	/* no new outbound SA of its own to answer: its next one is this SA's pair */
 	f->in_unpaired = !answers;
 	if (answers) {
@@ -780,25 +786,28 @@ static void ike_last_note(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
  * the turn is free again for one of them, and the next goes anyway (a turn
  * holder's exchange may never end). Under the netns lock.
  */
-static bool pace_over(struct ipsecnat_flow *f, u64 msg, unsigned long now)
+static bool pace_over(struct ipsecnat_ike_pace *p, u64 msg, unsigned long now)
 {
-	if (f->ike_pacing != msg) {
-		f->ike_pacing = msg;
-		f->ike_paced = 0;
-		f->ike_paced_at = 0;
+	if (p->pacing != msg) {
+		p->pacing = msg;
+		p->paced = 0;
+		p->paced_at = 0;
 	}
 	/* one count per transmission, not per fragment */
-	if (!seen_within(f->ike_paced_at, now - LEARN_PACE_GAP, now))
-		f->ike_paced++;
-	f->ike_paced_at = now ?: 1;
-	return f->ike_paced > LEARN_PACE_DROPS;
+	if (!seen_within(p->paced_at, now - LEARN_PACE_GAP, now))
+		p->paced++;
+	p->paced_at = now ?: 1;
+	return p->paced > LEARN_PACE_DROPS;
 }
 
 /* The host of @f sent a child-creating IKE message: note its burst. */
 static void ike_sent(struct ipsecnat_flow *f, unsigned long now)
 {
-	if (!seen_within(READ_ONCE(f->ike_out_last), now - LEARN_IKE_QUIET, now))
+	if (!seen_within(READ_ONCE(f->ike_out_last), now - LEARN_IKE_QUIET, now)) {
+		WRITE_ONCE(f->ike_prev_settled, READ_ONCE(f->ike_settled));
+		WRITE_ONCE(f->ike_settled, false);
 		WRITE_ONCE(f->ike_out_first, now ?: 1);
+	}
 	WRITE_ONCE(f->ike_out_last, now ?: 1);
 }
 
@@ -818,12 +827,14 @@ bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, boo
 	bool ok = true;
 
 	if (request) {
+		struct ipsecnat_ike_pace *p = &f->ike_pace[out];
+
 		spin_lock_bh(&in->lock);
-		if (!f->dead && f->ike_passed[out] != msg)
-			ok = turn_take(t, f, now, LEARN_IKE_TURN) || pace_over(f, msg, now);
-		if (ok && !f->dead && f->ike_passed[out] != msg) {
+		if (!f->dead && p->passed != msg)
+			ok = turn_take(t, f, now, LEARN_IKE_TURN) || pace_over(p, msg, now);
+		if (ok && !f->dead && p->passed != msg) {
 			ike_last_note(in, f->slot, f, now);
-			f->ike_passed[out] = msg;
+			p->passed = msg;
 		}
 		spin_unlock_bh(&in->lock);
 	}
@@ -845,15 +856,26 @@ void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f)
 {
 	turn_end(&f->slot->ike_turn, f);
 	WRITE_ONCE(f->ike_at, 0);
+	WRITE_ONCE(f->ike_settled, true);
 }
 
-/* A child-creating IKE message from inside host @host to @peer, not ours to translate. */
-void ipsecnat_ike_evidence(struct ipsecnat_net *in, __be32 host, __be32 peer)
+/*
+ * A child-creating IKE message from an inside host on its way out, seen in
+ * PREROUTING (@spi_i: its IKE SA). The target accounts for IKE SAs it
+ * translates (and may drop the message for pacing); this notes the rest:
+ * IKE whose ports conntrack remaps. Never from the public side.
+ */
+void ipsecnat_ike_evidence(struct ipsecnat_net *in, const struct sk_buff *skb,
+			   const __be32 *spi_i)
 {
+	__be32 host = ip_hdr(skb)->saddr, peer = ip_hdr(skb)->daddr;
 	struct ipsecnat_flow *f = ipsecnat_flow_lookup(in, host, peer);
 	struct ipsecnat_newcomer *n;
 
 	if (f) {
+		if (from_public_side(in, f->pub, skb->dev) ||
+		    ipsecnat_ike_lookup(in, f->pub, peer, spi_i))
+			return;
 		ike_sent(f, jiffies);
 		WRITE_ONCE(f->ike_at, jiffies ?: 1);
 		return;

@@ -326,7 +326,7 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 		if (not_ours(in, skb)) {
 			/* an inside host's IKE on its way out, ports not ours */
 			if (m->child)
-				ipsecnat_ike_evidence(in, iph->saddr, iph->daddr);
+				ipsecnat_ike_evidence(in, skb, m->spi_i);
 			return NF_ACCEPT;
 		}
 		r = ipsecnat_learn_ike(in, skb, m->spi_i, m->spi_r, &m->ports, &sa);
