@@ -2,7 +2,8 @@
 #
 # make            build kmod/ipsecnat.ko, userspace/ipsecnat, userspace/libxt_IPSECNAT.so
 # make deps       install the Debian packages needed (scripts/setup);
-#                 KERNELS=6.12 adds Debian 12's linux-6.12 to test against
+#                 KERNELS=6.12 adds Debian 12's linux-6.12 to test against,
+#                 KERNELS=sid a sid root (build/sid) with sid's newest headers
 # make check      boot the Debian kernel under QEMU and run selftests/*.sh
 # make check T=x  run only selftests/x.sh (T=x,y,z: several)
 # make check KVER=<release>  the same on another installed kernel
@@ -11,6 +12,7 @@
 # make bench      benchmark (bench/results/)
 # make lint       checkpatch + sparse
 # make dkms-check build the module through DKMS, as distributions do
+# make sid-build  build the module in build/sid against sid's newest kernel
 # make install    the tool, the iptables extension, man pages, bash completion
 #                 (DESTDIR, PREFIX=/usr/local, XTLIBDIR: see userspace/Makefile);
 #                 the module: DKMS (README)
@@ -56,6 +58,9 @@ lint:
 dkms-check:
 	scripts/dkms-check
 
+sid-build:
+	scripts/sid-build
+
 install uninstall:
 	$(MAKE) -C userspace $@
 
@@ -63,7 +68,7 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userspace clean
 	$(MAKE) -C bench clean
-	# keeps build/libreswan, which make deps unpacked
-	find build -mindepth 1 -maxdepth 1 ! -name libreswan -exec rm -rf {} + 2>/dev/null || true
+	# keeps build/libreswan and build/sid, which make deps made
+	find build -mindepth 1 -maxdepth 1 ! -name libreswan ! -name sid -exec rm -rf {} + 2>/dev/null || true
 
-.PHONY: all module userspace deps check demo vm bench lint dkms-check install uninstall clean
+.PHONY: all module userspace deps check demo vm bench lint dkms-check sid-build install uninstall clean
