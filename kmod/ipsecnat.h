@@ -114,8 +114,8 @@ struct ipsecnat_flow {
 	bool dead;			/* unhashed, freed after RCU; under the lock */
 	bool in_unpaired;		/* it came first, without a claim; under the lock */
 	bool fwd_unanswered;		/* made by a forward, the server never sent */
-	bool ike_settled;		/* a binding or IKE SA came since its burst began */
-	bool ike_prev_settled;		/* ... and so for the burst before */
+	bool out_owed;			/* its newest outbound SA needs an inbound one after it */
+	bool ike_prev_settled;		/* none was owed when its IKE burst began */
 	unsigned long learn_gen;	/* generation of the newest inbound SA */
 	unsigned long out_gen;		/* generation of the newest outbound SA */
 	unsigned long in_last;		/* jiffies of the last inbound packet, 0: none */

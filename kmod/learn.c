@@ -230,7 +230,7 @@ static bool from_public_side(struct ipsecnat_net *in, __be32 pub, const struct n
  * after @s started? The peer has an exchange's new SA only after the
  * host's request or response, so then @s is not from its exchanges. Only
  * the host's own messages count (from the inside: see ike_evidence), and
- * only if its previous burst was accounted for by a binding or an IKE SA.
+ * only if, when they began, every outbound SA of the flow had its inbound.
  */
 static bool exchange_after(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
 			   unsigned long now)
@@ -484,7 +484,6 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	/* its new SAs and exchange are accounted for: no longer evidence */
 	WRITE_ONCE(f->fresh_at, 0);
 	WRITE_ONCE(f->ike_at, 0);
-	WRITE_ONCE(f->ike_settled, true);
 	/* no new outbound SA of its own to answer: its next one is this SA's pair */
 	f->in_unpaired = !answers;
 	if (answers) {
@@ -804,8 +803,11 @@ static bool pace_over(struct ipsecnat_ike_pace *p, u64 msg, unsigned long now)
 static void ike_sent(struct ipsecnat_flow *f, unsigned long now)
 {
 	if (!seen_within(READ_ONCE(f->ike_out_last), now - LEARN_IKE_QUIET, now)) {
-		WRITE_ONCE(f->ike_prev_settled, READ_ONCE(f->ike_settled));
-		WRITE_ONCE(f->ike_settled, false);
+		/* does an earlier exchange still owe an inbound SA? */
+		bool owed = READ_ONCE(f->out_owed) &&
+			    READ_ONCE(f->out_gen) > READ_ONCE(f->learn_gen);
+
+		WRITE_ONCE(f->ike_prev_settled, !owed);
 		WRITE_ONCE(f->ike_out_first, now ?: 1);
 	}
 	WRITE_ONCE(f->ike_out_last, now ?: 1);
@@ -856,7 +858,6 @@ void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f)
 {
 	turn_end(&f->slot->ike_turn, f);
 	WRITE_ONCE(f->ike_at, 0);
-	WRITE_ONCE(f->ike_settled, true);
 }
 
 /*
@@ -871,10 +872,11 @@ void ipsecnat_ike_evidence(struct ipsecnat_net *in, const struct sk_buff *skb,
 	__be32 host = ip_hdr(skb)->saddr, peer = ip_hdr(skb)->daddr;
 	struct ipsecnat_flow *f = ipsecnat_flow_lookup(in, host, peer);
 	struct ipsecnat_newcomer *n;
+	struct ipsecnat_sa *sa;
 
 	if (f) {
-		if (from_public_side(in, f->pub, skb->dev) ||
-		    ipsecnat_ike_lookup(in, f->pub, peer, spi_i))
+		sa = ipsecnat_ike_lookup(in, f->pub, peer, spi_i);
+		if (from_public_side(in, f->pub, skb->dev) || (sa && sa->flow == f))
 			return;
 		ike_sent(f, jiffies);
 		WRITE_ONCE(f->ike_at, jiffies ?: 1);

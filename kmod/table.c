@@ -420,6 +420,7 @@ struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flo
 	 */
 	if (dir == IPSECNAT_OUT) {
 		sa->paired = f->in_unpaired;
+		WRITE_ONCE(f->out_owed, !sa->paired);
 		f->in_unpaired = false;
 		f->nr_unconfirmed = 0;	/* earlier inbound SAs are confirmed now */
 		WRITE_ONCE(f->out_gen, sa->gen);
