@@ -237,7 +237,7 @@ static bool exchange_after(const struct ipsecnat_flow *f, const struct ipsecnat_
 {
 	unsigned long last = READ_ONCE(f->ike_out_last);
 
-	/* an earlier burst with nothing learned since may still owe its SA */
+	/* an exchange before the burst may still owe its SA */
 	return READ_ONCE(f->ike_prev_settled) && seen_within(last, s->first, now) &&
 	       seen_within(READ_ONCE(f->ike_out_first), s->first + LEARN_REORDER + 1, last);
 }
@@ -813,6 +813,14 @@ static void ike_sent(struct ipsecnat_flow *f, unsigned long now)
 	WRITE_ONCE(f->ike_out_last, now ?: 1);
 }
 
+/* A child-creating IKE message of @f went through, sent by the host if @out. */
+static void ike_noted(struct ipsecnat_flow *f, bool out, unsigned long now)
+{
+	if (out)
+		ike_sent(f, now);
+	WRITE_ONCE(f->ike_at, now ?: 1);
+}
+
 /*
  * A child-creating IKE message of flow @f (IKEv2 IKE_AUTH or
  * CREATE_CHILD_SA, IKEv1 Quick Mode), seen translated, sent by the host if
@@ -844,9 +852,7 @@ bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, boo
 		ipsecnat_count(in, IPSECNAT_C_ike_paced);
 		return false;
 	}
-	if (out)
-		ike_sent(f, now);
-	WRITE_ONCE(f->ike_at, now ?: 1);
+	ike_noted(f, out, now);
 	return true;
 }
 
@@ -875,11 +881,11 @@ void ipsecnat_ike_evidence(struct ipsecnat_net *in, const struct sk_buff *skb,
 	struct ipsecnat_sa *sa;
 
 	if (f) {
-		sa = ipsecnat_ike_lookup(in, f->pub, peer, spi_i);
-		if (from_public_side(in, f->pub, skb->dev) || (sa && sa->flow == f))
+		if (from_public_side(in, f->pub, skb->dev))
 			return;
-		ike_sent(f, jiffies);
-		WRITE_ONCE(f->ike_at, jiffies ?: 1);
+		sa = ipsecnat_ike_lookup(in, f->pub, peer, spi_i);
+		if (!sa || sa->flow != f)
+			ike_noted(f, true, jiffies);
 		return;
 	}
 	/* a host that will have a flow once its SAs carry traffic */
