@@ -100,8 +100,10 @@ struct ipsecnat_flow_use {
 
 /* Pacing of one direction's IKE requests of a flow (under the netns lock). */
 struct ipsecnat_ike_pace {
-	u64 passed;			/* the request let through last (udp.c names them) */
+	u64 passed;			/* the request let through last (udp.c names them) ... */
+	unsigned long passed_at;	/* ... then */
 	u64 pacing;			/* the one being dropped ... */
+	unsigned long waiting_since;	/* ... first then, 0 once it went ... */
 	unsigned long paced_at;		/* ... last then ... */
 	u8 paced;			/* ... this many transmissions */
 };

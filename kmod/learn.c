@@ -791,12 +791,39 @@ static bool pace_over(struct ipsecnat_ike_pace *p, u64 msg, unsigned long now)
 		p->pacing = msg;
 		p->paced = 0;
 		p->paced_at = 0;
+		p->waiting_since = now ?: 1;
 	}
 	/* one count per transmission, not per fragment */
 	if (!seen_within(p->paced_at, now - LEARN_PACE_GAP, now))
 		p->paced++;
 	p->paced_at = now ?: 1;
 	return p->paced > LEARN_PACE_DROPS;
+}
+
+/*
+ * Does the exchange of @f in the other direction than @out decide whether a
+ * request in direction @out goes? Both ends must see both requests of a
+ * collision (two requests crossing): an end that sees only the other's
+ * request while its own is lost resolves the collision alone and may delete
+ * the SA the other end keeps. So a request goes when the other end's request
+ * went just before, and waits while the other end's request, dropped first,
+ * has not gone yet (IKE retransmits both). Under the netns lock.
+ */
+static bool pace_follows(const struct ipsecnat_flow *f, bool out, unsigned long now,
+			 bool *go)
+{
+	const struct ipsecnat_ike_pace *o = &f->ike_pace[!out], *p = &f->ike_pace[out];
+
+	if (seen_within(o->passed_at, now - LEARN_IKE_TURN, now)) {
+		*go = true;
+		return true;
+	}
+	if (o->waiting_since && seen_within(o->paced_at, now - LEARN_IKE_QUIET, now) &&
+	    (!p->waiting_since || time_before(o->waiting_since, p->waiting_since))) {
+		*go = false;
+		return true;
+	}
+	return false;
 }
 
 /* The host of @f sent a child-creating IKE message: note its burst. */
@@ -840,11 +867,16 @@ bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, boo
 		struct ipsecnat_ike_pace *p = &f->ike_pace[out];
 
 		spin_lock_bh(&in->lock);
-		if (!f->dead && p->passed != msg)
-			ok = turn_take(t, f, now, LEARN_IKE_TURN) || pace_over(p, msg, now);
+		if (!f->dead && p->passed != msg) {
+			if (!pace_follows(f, out, now, &ok))
+				ok = turn_take(t, f, now, LEARN_IKE_TURN);
+			ok = ok || pace_over(p, msg, now);
+		}
 		if (ok && !f->dead && p->passed != msg) {
 			ike_last_note(in, f->slot, f, now);
 			p->passed = msg;
+			p->passed_at = now ?: 1;
+			p->waiting_since = 0;
 		}
 		spin_unlock_bh(&in->lock);
 	}

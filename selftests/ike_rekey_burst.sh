@@ -30,7 +30,6 @@ swan_remap_baseline "$N"
 log "$N clients"
 soak_up "$N" swan_up
 soak_trace
-bg_pings $(seq "$N")
 
 # peer_children: unique ids of peer 1's installed CHILD SAs, one per line
 peer_children() {

@@ -5,7 +5,8 @@
 # 500/4500, and both ends rekeying on their own timers: CHILD_SAs every
 # ~20 s (clients) and ~17 s (responder), IKE SAs every ~45 s. Pings flow
 # both ways for SOAK_SECS (90) seconds. Every client loses at most 2 % per
-# direction, and no host or peer ever receives ESP it has no SA for.
+# direction, and no host or peer ever receives ESP it has no SA for. Each
+# tunnel carries pings from its set-up on (soak_up).
 # SOAK_BASELINE=1: stock MASQUERADE instead (ports remapped, no IPSECNAT
 # rule, a responder that accepts any port), to compare.
 source "$(dirname "$0")/../lib.sh"
