@@ -801,25 +801,30 @@ static bool pace_over(struct ipsecnat_ike_pace *p, u64 msg, unsigned long now)
 }
 
 /*
- * Does the exchange of @f in the other direction than @out decide whether a
- * request in direction @out goes? Both ends must see both requests of a
- * collision (two requests crossing): an end that sees only the other's
- * request while its own is lost resolves the collision alone and may delete
- * the SA the other end keeps. So a request goes when the other end's request
- * went just before, and waits while the other end's request, dropped first,
- * has not gone yet (IKE retransmits both). Under the netns lock.
+ * Does the other end of @f decide whether request @msg, sent by the host
+ * if @out, goes? Both ends must see both requests of a collision (two
+ * requests crossing): an end that sees only the other's request while its
+ * own is lost resolves the collision alone and may delete the SA the other
+ * end keeps. So a waiting request goes once the other end's request went
+ * after it began to wait, and the peer's request waits behind the host's
+ * that was dropped first (never the reverse: a WAN sender can forge the
+ * peer's). A wait counts while its request is retransmitted within
+ * LEARN_IKE_QUIET. Under the netns lock.
  */
-static bool pace_follows(const struct ipsecnat_flow *f, bool out, unsigned long now,
+static bool pace_follows(const struct ipsecnat_flow *f, bool out, u64 msg, unsigned long now,
 			 bool *go)
 {
 	const struct ipsecnat_ike_pace *o = &f->ike_pace[!out], *p = &f->ike_pace[out];
+	unsigned long waits = 0;
 
-	if (seen_within(o->passed_at, now - LEARN_IKE_TURN, now)) {
+	if (p->pacing == msg && seen_within(p->paced_at, now - LEARN_IKE_QUIET, now))
+		waits = p->waiting_since;
+	if (waits && seen_within(o->passed_at, waits, now)) {
 		*go = true;
 		return true;
 	}
-	if (o->waiting_since && seen_within(o->paced_at, now - LEARN_IKE_QUIET, now) &&
-	    (!p->waiting_since || time_before(o->waiting_since, p->waiting_since))) {
+	if (!out && o->waiting_since && seen_within(o->paced_at, now - LEARN_IKE_QUIET, now) &&
+	    (!waits || time_before(o->waiting_since, waits))) {
 		*go = false;
 		return true;
 	}
@@ -867,8 +872,9 @@ bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, boo
 		struct ipsecnat_ike_pace *p = &f->ike_pace[out];
 
 		spin_lock_bh(&in->lock);
+		now = jiffies;		/* after the lock: passed_at is never ahead of it */
 		if (!f->dead && p->passed != msg) {
-			if (!pace_follows(f, out, now, &ok))
+			if (!pace_follows(f, out, msg, now, &ok))
 				ok = turn_take(t, f, now, LEARN_IKE_TURN);
 			ok = ok || pace_over(p, msg, now);
 		}
