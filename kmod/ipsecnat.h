@@ -56,7 +56,7 @@ enum ipsecnat_counter {
 	IPSECNAT_C_port_in_use,		/* port not preserved: the gateway uses it */
 	IPSECNAT_C_learned_pair,	/* inbound SPI learned: fresh pair with a new outbound SA */
 	IPSECNAT_C_learned_ike,		/* inbound SPI learned: the flow in an IKE exchange */
-	IPSECNAT_C_ike_paced,		/* IKE request dropped: another flow's exchange first */
+	IPSECNAT_C_ike_paced,		/* host's IKE message held: another flow's exchange first */
 	IPSECNAT_C_strangers_full,	/* unknown SPI not noted: the slot's table is full */
 	IPSECNAT_C_foreign_iface,	/* unknown SPI from an interface without the address */
 	IPSECNAT_C_MAX
@@ -98,14 +98,20 @@ struct ipsecnat_flow_use {
 	unsigned long since;		/* jiffies of its first packet */
 };
 
-/* Pacing of one direction's IKE requests of a flow (under the netns lock). */
-struct ipsecnat_ike_pace {
-	u64 passed;			/* the request let through last (udp.c names them) ... */
-	unsigned long passed_at;	/* ... then */
-	u64 pacing;			/* the one being dropped ... */
-	unsigned long waiting_since;	/* ... first then, 0 once it went ... */
-	unsigned long paced_at;		/* ... last then ... */
-	u8 paced;			/* ... this many transmissions */
+/*
+ * A host's CREATE_CHILD_SA message (request, or response to the peer's)
+ * held in the gateway while another flow's exchange has the slot's IKE
+ * turn (learn.c). Under the netns lock.
+ */
+struct ipsecnat_ike_hold {
+	struct list_head node;		/* in->ike_held, oldest first, while skbs */
+	struct sk_buff *skbs;		/* its datagrams (fragments), linked by ->next */
+	struct sk_buff *last;
+	unsigned int nr_skbs;
+	u64 msg;			/* which message (udp.c names them) */
+	bool response;			/* a response to the peer's request */
+	unsigned long since;
+	bool admitted;			/* goes on the next release, turn or not */
 };
 
 struct ipsecnat_flow {
@@ -125,7 +131,8 @@ struct ipsecnat_flow {
 	unsigned long ike_at;		/* last child-creating IKE message, 0: none */
 	unsigned long ike_out_first;	/* the host's child-creating IKE messages: first ... */
 	unsigned long ike_out_last;	/* ... and last of their latest burst, 0: none */
-	struct ipsecnat_ike_pace ike_pace[2];	/* by direction: 1 sent by the host */
+	u64 ike_passed[2];		/* the host's paced request, response let through last */
+	struct ipsecnat_ike_hold ike_hold;
 	unsigned long multi_until;	/* uses several SAs at once until then, 0: no */
 	unsigned int churn;		/* new outbound SAs made ... */
 	unsigned long churn_since;	/* ... since then; under the lock */
@@ -305,6 +312,10 @@ struct ipsecnat_net {
 	} newcomers[64];
 	atomic_t nr_rules;		/* IPSECNAT rules; none: the hook is idle */
 	struct delayed_work gc_work;
+	struct list_head ike_held;	/* flows whose IKE message waits: learn.c */
+	unsigned int nr_held;		/* ... how many; under lock */
+	unsigned int held_bytes;	/* ... their memory; under lock */
+	struct delayed_work ike_release;
 	struct rhashtable_iter gc_iter;	/* where the collector goes on */
 	int gc_dir;
 	bool gc_walking;
@@ -414,12 +425,21 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 					struct ipsecnat_sa **res);
 bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f);
 void ipsecnat_learn_out_created(struct ipsecnat_flow *f);
-bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool out,
-			   bool request, u64 msg);
+enum ipsecnat_ike_verdict {
+	IPSECNAT_IKE_PASS,
+	IPSECNAT_IKE_DROP,		/* a datagram of a message held already */
+	IPSECNAT_IKE_HELD,		/* stolen: sent when the turn is free */
+};
+
+enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f,
+						bool out, bool paced, bool response, u64 msg,
+						struct sk_buff *skb);
+void ipsecnat_ike_release(struct work_struct *work);
+void ipsecnat_learn_exit(struct ipsecnat_net *in);
 void ipsecnat_ike_evidence(struct ipsecnat_net *in, const struct sk_buff *skb,
 			   const __be32 *spi_i);
 void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f);
-void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f);
+void ipsecnat_learn_flow_gone(struct ipsecnat_net *in, struct ipsecnat_flow *f);
 struct ipsecnat_flow *ipsecnat_slot_only_flow(const struct ipsecnat_slot *slot);
 void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
 			  unsigned long now);

@@ -40,9 +40,10 @@
  *     Otherwise hold and count `ambiguous`.
  *  4. Turns. Per slot, one new host at a time may have an unanswered first
  *     outbound SA (other new hosts are held back) and one flow at a time
- *     may run an IKEv2 CREATE_CHILD_SA exchange (another host's requests
- *     are dropped while the turn lasts, LEARN_PACE_DROPS times at most; IKE
- *     retransmits them). A dropped request is no evidence.
+ *     may run an IKEv2 CREATE_CHILD_SA exchange: another host's request,
+ *     or its response to the peer's request, is held in the gateway while
+ *     the turn lasts, LEARN_HOLD at most, and sent in the order held. A
+ *     held message is no evidence; the peer's requests are never held.
  *     A turn ends when its flow learns, or after a bounded time; neither
  *     traffic nor a new SA renews it, and a flow whose turn ran out while
  *     another waited lets that one go first.
@@ -66,8 +67,11 @@
 #define LEARN_SETTLE	(HZ / 2)	/* a peer-first rekey's host switches within this */
 #define LEARN_LATE	(2 * HZ)	/* a host may switch this long after its stranger */
 #define LEARN_UNCONFIRMED 4		/* unconfirmed inbound SAs per flow per pending_timeout */
-#define LEARN_PACE_DROPS 4		/* an IKE request is paced at most this often */
-#define LEARN_PACE_GAP	(HZ / 4)	/* a transmission's fragments come within this */
+#define LEARN_HOLD	(3 * HZ)	/* longest a host's IKE message is held */
+#define LEARN_HOLD_SKBS	4		/* datagrams (fragments) of a held message */
+#define LEARN_HELD_MAX	64		/* held messages per namespace ... */
+#define LEARN_HELD_BYTES BIT(20)	/* ... and their memory */
+#define LEARN_RELEASE	(HZ / 50)	/* held messages are looked at this often */
 #define LEARN_IKE_QUIET	(10 * HZ)	/* a host's IKE messages closer than this: one burst */
 #define LEARN_CHURN	8		/* more new outbound SAs than this ... */
 #define LEARN_CHURN_WINDOW (10 * HZ)	/* ... in this long: SPI churn, not rekeys */
@@ -779,58 +783,6 @@ static void ike_last_note(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 	slot->ike_last_at = now ?: 1;
 }
 
-/*
- * May request @msg of @f go without the turn? Its transmissions are dropped
- * LEARN_PACE_DROPS times at most: IKE retransmits with growing intervals, so
- * the turn is free again for one of them, and the next goes anyway (a turn
- * holder's exchange may never end). Under the netns lock.
- */
-static bool pace_over(struct ipsecnat_ike_pace *p, u64 msg, unsigned long now)
-{
-	if (p->pacing != msg) {
-		p->pacing = msg;
-		p->paced = 0;
-		p->paced_at = 0;
-		p->waiting_since = now ?: 1;
-	}
-	/* one count per transmission, not per fragment */
-	if (!seen_within(p->paced_at, now - LEARN_PACE_GAP, now))
-		p->paced++;
-	p->paced_at = now ?: 1;
-	return p->paced > LEARN_PACE_DROPS;
-}
-
-/*
- * Does the other end of @f decide whether request @msg, sent by the host
- * if @out, goes? Both ends must see both requests of a collision (two
- * requests crossing): an end that sees only the other's request while its
- * own is lost resolves the collision alone and may delete the SA the other
- * end keeps. So a waiting request goes once the other end's request went
- * after it began to wait, and the peer's request waits behind the host's
- * that was dropped first (never the reverse: a WAN sender can forge the
- * peer's). A wait counts while its request is retransmitted within
- * LEARN_IKE_QUIET. Under the netns lock.
- */
-static bool pace_follows(const struct ipsecnat_flow *f, bool out, u64 msg, unsigned long now,
-			 bool *go)
-{
-	const struct ipsecnat_ike_pace *o = &f->ike_pace[!out], *p = &f->ike_pace[out];
-	unsigned long waits = 0;
-
-	if (p->pacing == msg && seen_within(p->paced_at, now - LEARN_IKE_QUIET, now))
-		waits = p->waiting_since;
-	if (waits && seen_within(o->passed_at, waits, now)) {
-		*go = true;
-		return true;
-	}
-	if (!out && o->waiting_since && seen_within(o->paced_at, now - LEARN_IKE_QUIET, now) &&
-	    (!waits || time_before(o->waiting_since, waits))) {
-		*go = false;
-		return true;
-	}
-	return false;
-}
-
 /* The host of @f sent a child-creating IKE message: note its burst. */
 static void ike_sent(struct ipsecnat_flow *f, unsigned long now)
 {
@@ -854,44 +806,217 @@ static void ike_noted(struct ipsecnat_flow *f, bool out, unsigned long now)
 }
 
 /*
+ * Hold datagram @skb of message @msg of the host of @f (see ipsecnat_ike_hold).
+ * False if it cannot be held: the caller drops it. Under the netns lock.
+ */
+static bool hold_add(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg, bool response,
+		     struct sk_buff *skb, unsigned long now)
+{
+	struct ipsecnat_ike_hold *h = &f->ike_hold;
+	const struct dst_entry *dst = skb_dst(skb);
+
+	if (h->skbs ? h->msg != msg || h->nr_skbs >= LEARN_HOLD_SKBS :
+		      in->nr_held >= LEARN_HELD_MAX)
+		return false;
+	if (in->held_bytes + skb->truesize > LEARN_HELD_BYTES || READ_ONCE(in->dying))
+		return false;
+	/* a bridged packet's route is the bridge's own: it cannot be sent again */
+	if (!dst || (dst->flags & DST_FAKE_RTABLE))
+		return false;
+	/* a forwarded packet's route may be borrowed from RCU: own it */
+	if (!skb_dst_force(skb))
+		return false;
+	skb->next = NULL;
+	if (!h->skbs) {
+		h->skbs = skb;
+		h->nr_skbs = 0;
+		h->msg = msg;
+		h->response = response;
+		h->since = now;
+		h->admitted = false;
+		list_add_tail(&h->node, &in->ike_held);
+		in->nr_held++;
+		queue_delayed_work(system_power_efficient_wq, &in->ike_release, LEARN_RELEASE);
+	} else {
+		h->last->next = skb;
+	}
+	h->last = skb;
+	h->nr_skbs++;
+	in->held_bytes += skb->truesize;
+	return true;
+}
+
+/* Take the held datagrams of @h, a chain, for sending or freeing. Under the lock. */
+static struct sk_buff *hold_take(struct ipsecnat_net *in, struct ipsecnat_ike_hold *h)
+{
+	struct sk_buff *skbs = h->skbs, *skb;
+
+	for (skb = skbs; skb; skb = skb->next)
+		in->held_bytes -= skb->truesize;
+	in->nr_held--;
+	h->skbs = NULL;
+	h->last = NULL;
+	list_del(&h->node);
+	return skbs;
+}
+
+/* Let the held message of @f go now, turn or not. Under the netns lock. */
+static void hold_admit(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+{
+	if (f->ike_hold.skbs && !f->ike_hold.admitted) {
+		f->ike_hold.admitted = true;
+		mod_delayed_work(system_power_efficient_wq, &in->ike_release, 0);
+	}
+}
+
+static void hold_free(struct sk_buff *skbs)
+{
+	struct sk_buff *next;
+
+	for (; skbs; skbs = next) {
+		next = skbs->next;
+		skb_mark_not_on_list(skbs);
+		kfree_skb(skbs);
+	}
+}
+
+/*
+ * Send held datagrams on their way, from POSTROUTING on (the hook that
+ * held them passes them now): the route's output runs the hook again.
+ * A route that died meanwhile, or a namespace going away, drops them.
+ */
+static void hold_send(struct ipsecnat_net *in, struct sk_buff *skbs)
+{
+	int (*output)(struct net *net, struct sock *sk, struct sk_buff *skb);
+	struct sk_buff *skb, *next;
+	struct net_device *dev;
+	struct dst_entry *dst;
+
+	local_bh_disable();
+	for (skb = skbs; skb; skb = next) {
+		next = skb->next;
+		skb_mark_not_on_list(skb);
+		dst = skb_dst(skb);
+		dev = READ_ONCE(dst->dev);
+		if (READ_ONCE(in->dying) || READ_ONCE(dst->obsolete) == DST_OBSOLETE_DEAD ||
+		    !net_eq(dev_net(dev), in->net)) {
+			kfree_skb(skb);
+			continue;
+		}
+		/* the device it came in on may be gone: not referenced */
+		skb->dev = dev;
+		output = READ_ONCE(dst->output);
+		output(in->net, NULL, skb);
+	}
+	local_bh_enable();
+}
+
+/*
+ * Held messages go, oldest first, when their flow gets the turn, when the
+ * peer's request of their flow came (see ipsecnat_ike_exchange), or after
+ * LEARN_HOLD.
+ */
+void ipsecnat_ike_release(struct work_struct *work)
+{
+	struct ipsecnat_net *in = container_of(to_delayed_work(work), struct ipsecnat_net,
+					       ike_release);
+	struct ipsecnat_ike_hold *h, *tmp;
+	struct sk_buff *go = NULL, **tail = &go;
+	struct ipsecnat_flow *f;
+	unsigned long now;
+	bool more;
+
+	spin_lock_bh(&in->lock);
+	now = jiffies;
+	list_for_each_entry_safe(h, tmp, &in->ike_held, node) {
+		f = container_of(h, struct ipsecnat_flow, ike_hold);
+		if (!turn_take(&f->slot->ike_turn, f, now, LEARN_IKE_TURN) && !h->admitted &&
+		    time_before(now, h->since + LEARN_HOLD))
+			continue;
+		f->ike_passed[h->response] = h->msg;
+		ike_last_note(in, f->slot, f, now);
+		*tail = hold_take(in, h);
+		while (*tail)
+			tail = &(*tail)->next;
+	}
+	more = !list_empty(&in->ike_held);
+	spin_unlock_bh(&in->lock);
+	if (go)
+		hold_send(in, go);
+	if (more && !READ_ONCE(in->dying))
+		queue_delayed_work(system_power_efficient_wq, &in->ike_release, LEARN_RELEASE);
+}
+
+/* The namespace goes: no hook runs any more (pre_exit). */
+void ipsecnat_learn_exit(struct ipsecnat_net *in)
+{
+	struct ipsecnat_ike_hold *h;
+	struct sk_buff *skbs;
+
+	cancel_delayed_work_sync(&in->ike_release);
+	spin_lock_bh(&in->lock);
+	while (!list_empty(&in->ike_held)) {
+		h = list_first_entry(&in->ike_held, struct ipsecnat_ike_hold, node);
+		skbs = hold_take(in, h);
+		spin_unlock_bh(&in->lock);
+		hold_free(skbs);
+		spin_lock_bh(&in->lock);
+	}
+	spin_unlock_bh(&in->lock);
+}
+
+/*
  * A child-creating IKE message of flow @f (IKEv2 IKE_AUTH or
  * CREATE_CHILD_SA, IKEv1 Quick Mode), seen translated, sent by the host if
- * @out. An IKEv2 request (@msg names it) takes the slot's IKE turn; while
- * another flow holds it, the request is dropped (false) and IKE retransmits
- * it. A dropped request is no evidence: the exchange has not started. Once
- * a request went, its retransmits and other fragments go too.
+ * @out. A host's IKEv2 CREATE_CHILD_SA message (@paced; a @response or a
+ * request, @msg names it, @skb is it) takes the slot's IKE turn; while another flow holds it, the
+ * message is held (IPSECNAT_IKE_HELD: the caller stole it) and sent when
+ * the turn is free. Once a message went, its retransmits and fragments go
+ * too. The peer's request (@paced from the peer) is never held, and lets a
+ * held message of its flow go at once: both ends of a collision (two
+ * requests crossing) must see both requests, or the end that saw only the
+ * other's resolves it alone and may delete the SA the other end keeps. A
+ * held message, or the peer's request, is no evidence: the exchange has
+ * not started, or its SAs come with the host's response.
  */
-bool ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool out,
-			   bool request, u64 msg)
+enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f,
+						bool out, bool paced, bool response, u64 msg,
+						struct sk_buff *skb)
 {
+	enum ipsecnat_ike_verdict v = IPSECNAT_IKE_PASS;
 	struct ipsecnat_turn *t = &f->slot->ike_turn;
-	unsigned long now = jiffies;
-	bool ok = true;
+	unsigned long now;
 
-	if (request) {
-		struct ipsecnat_ike_pace *p = &f->ike_pace[out];
-
+	if (paced) {
 		spin_lock_bh(&in->lock);
-		now = jiffies;		/* after the lock: passed_at is never ahead of it */
-		if (!f->dead && p->passed != msg) {
-			if (!pace_follows(f, out, msg, now, &ok))
-				ok = turn_take(t, f, now, LEARN_IKE_TURN);
-			ok = ok || pace_over(p, msg, now);
-		}
-		if (ok && !f->dead && p->passed != msg) {
+		now = jiffies;
+		if (f->dead) {
+			/* its SAs are gone: nothing to learn, nothing to hold */
+		} else if (!out) {
+			hold_admit(in, f);
+		} else if (f->ike_passed[response] == msg) {
+			/* went already: its retransmits and fragments go too */
+		} else if (f->ike_hold.skbs && f->ike_hold.msg != msg) {
+			/* it answers the peer's request: their exchange runs */
+			hold_admit(in, f);
+			f->ike_passed[response] = msg;
+		} else if (!f->ike_hold.skbs && turn_take(t, f, now, LEARN_IKE_TURN)) {
 			ike_last_note(in, f->slot, f, now);
-			p->passed = msg;
-			p->passed_at = now ?: 1;
-			p->waiting_since = 0;
+			f->ike_passed[response] = msg;
+		} else {
+			v = hold_add(in, f, msg, response, skb, now) ? IPSECNAT_IKE_HELD :
+			    IPSECNAT_IKE_DROP;
 		}
 		spin_unlock_bh(&in->lock);
+		if (v != IPSECNAT_IKE_PASS) {
+			ipsecnat_count(in, IPSECNAT_C_ike_paced);
+			return v;
+		}
+		if (!out)
+			return v;
 	}
-	if (!ok) {
-		ipsecnat_count(in, IPSECNAT_C_ike_paced);
-		return false;
-	}
-	ike_noted(f, out, now);
-	return true;
+	ike_noted(f, out, jiffies);
+	return v;
 }
 
 /*
@@ -933,12 +1058,15 @@ void ipsecnat_ike_evidence(struct ipsecnat_net *in, const struct sk_buff *skb,
 }
 
 /* Flow @f is going away (under the netns lock): it holds no turn any more. */
-void ipsecnat_learn_flow_gone(struct ipsecnat_flow *f)
+void ipsecnat_learn_flow_gone(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 {
 	turn_end(&f->slot->out_turn, f);
 	turn_end(&f->slot->ike_turn, f);
 	if (f->slot->ike_last == f)
 		f->slot->ike_last = NULL;
+	/* freed under the lock: conntrack puts are safe with BHs off */
+	if (f->ike_hold.skbs)
+		hold_free(hold_take(in, &f->ike_hold));
 }
 
 /* The slot's only flow, if it has exactly one (RCU or the netns lock). */

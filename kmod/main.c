@@ -95,6 +95,8 @@ static int __net_init ipsecnat_net_init(struct net *net)
 	in->set.pending_timeout = READ_ONCE(pending_timeout) * HZ;
 	in->set.established_timeout = READ_ONCE(established_timeout) * HZ;
 	INIT_DELAYED_WORK(&in->gc_work, ipsecnat_gc_work);
+	INIT_LIST_HEAD(&in->ike_held);
+	INIT_DELAYED_WORK(&in->ike_release, ipsecnat_ike_release);
 
 	in->stats = alloc_percpu(struct ipsecnat_stats);
 	if (!in->stats)
@@ -132,6 +134,7 @@ static void __net_exit ipsecnat_net_exit(struct net *net)
 
 	cancel_delayed_work_sync(&in->gc_work);
 	ipsecnat_gc_stop(in);
+	ipsecnat_learn_exit(in);
 	ipsecnat_hooks_unregister(net);
 	ipsecnat_proc_exit(net);
 	ipsecnat_tables_destroy(in);

@@ -318,7 +318,7 @@ static void flow_put(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 		return;
 	/* readers under RCU may still hold it: they check ->dead under the lock */
 	f->dead = true;
-	ipsecnat_learn_flow_gone(f);
+	ipsecnat_learn_flow_gone(in, f);
 	if (f->fwd_unanswered)
 		f->hostent->nr_fwd_unanswered--;
 	hlist_del_rcu(&f->slot_list);

@@ -60,7 +60,8 @@ struct udp_msg {
 	__be32 spi_i[2];		/* IKE */
 	u64 spi_r;			/* IKE, as ipsecnat_ike_spi() */
 	bool child;			/* an exchange that creates ESP SAs */
-	bool request;			/* IKEv2 request (IKEv1: never paced) */
+	bool request;			/* IKEv2 CREATE_CHILD_SA request */
+	bool paced;			/* IKEv2 CREATE_CHILD_SA (IKEv1: never paced) */
 	u64 msg;			/* which message: IKE SA, sender, Message ID */
 };
 
@@ -103,8 +104,8 @@ static enum udp_kind udp_parse(const struct sk_buff *skb, __be16 port, struct ud
 		m->child = ike->exchange == IKEV2_IKE_AUTH ||
 			   ike->exchange == IKEV2_CREATE_CHILD_SA;
 		/* only rekeys are paced: a new host's IKE_AUTH never waits */
-		m->request = !(ike->flags & IKEV2_F_RESPONSE) &&
-			     ike->exchange == IKEV2_CREATE_CHILD_SA;
+		m->paced = ike->exchange == IKEV2_CREATE_CHILD_SA;
+		m->request = m->paced && !(ike->flags & IKEV2_F_RESPONSE);
 		/* retransmits and fragments (RFC 7383) of a message share it */
 		m->msg = ((u64)ntohl(ike->spi_i[0]) << 32) ^ ((u64)ntohl(ike->spi_i[1]) << 16) ^
 			 ntohl(ike->msgid) ^ (ike->flags & IKEV2_F_INITIATOR ? BIT_ULL(63) : 0);
@@ -249,8 +250,17 @@ static unsigned int out_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 	/* the responder SPI the host uses is the one the SA has from now on */
 	if (m->spi_r && !ipsecnat_ike_spi_r(sa))
 		WRITE_ONCE(ipsecnat_ike(sa)->spi_r, m->spi_r);
-	if (m->child && !ipsecnat_ike_exchange(in, sa->flow, true, m->request, m->msg))
-		return NF_DROP;		/* another host's exchange goes first */
+	if (m->child) {
+		switch (ipsecnat_ike_exchange(in, sa->flow, true, m->paced, !m->request, m->msg,
+					      skb)) {
+		case IPSECNAT_IKE_PASS:
+			break;
+		case IPSECNAT_IKE_DROP:
+			return NF_DROP;
+		case IPSECNAT_IKE_HELD:
+			return NF_STOLEN;	/* another host's exchange goes first */
+		}
+	}
 	ike_touch(sa, &m->ports, skb->len);
 	return ipsecnat_translate(in, skb, true, sa->flow->pub);
 }
@@ -333,8 +343,8 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 		if (r != IPSECNAT_OK)
 			return ipsecnat_unlearned(r);
 	}
-	if (m->child && !ipsecnat_ike_exchange(in, sa->flow, false, m->request, m->msg))
-		return NF_DROP;		/* another host's exchange goes first */
+	if (m->child)
+		ipsecnat_ike_exchange(in, sa->flow, false, m->request, false, m->msg, NULL);
 	ike_touch(sa, &m->ports, skb->len);
 	return ipsecnat_translate(in, skb, false, sa->flow->key.host);
 }
