@@ -183,6 +183,7 @@ struct ipsecnat_strangers {
 struct ipsecnat_turn {
 	struct ipsecnat_flow *flow;
 	unsigned long since;
+	unsigned long until;		/* its exchange was answered: ends then, 0: not yet */
 	bool waiting;			/* another flow was refused meanwhile */
 };
 

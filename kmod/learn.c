@@ -76,6 +76,7 @@
 #define LEARN_CHURN	8		/* more new outbound SAs than this ... */
 #define LEARN_CHURN_WINDOW (10 * HZ)	/* ... in this long: SPI churn, not rekeys */
 #define LEARN_IKE_TURN	(3 * HZ / 2)	/* longest IKE turn */
+#define LEARN_IKE_SETTLE (HZ / 2)	/* an answered exchange's new SAs start within this */
 #define LEARN_MULTI	(60 * HZ)	/* a flow seen on several SAs at once stays so */
 #define LEARN_MULTI_AFTER HZ		/* ... seen back on an older SA this long after a newer */
 #define LEARN_RECHECK	(HZ / 50)	/* a held stranger is judged at most this often */
@@ -333,9 +334,10 @@ static bool strangers_since(struct ipsecnat_strangers *t, const struct ipsecnat_
 
 static bool turn_live(const struct ipsecnat_turn *t, unsigned long now, unsigned long len)
 {
-	unsigned long since = READ_ONCE(t->since);
+	unsigned long since = READ_ONCE(t->since), until = READ_ONCE(t->until);
 
-	return READ_ONCE(t->flow) && time_in_range(now, since, since + len);
+	return READ_ONCE(t->flow) && time_in_range(now, since, since + len) &&
+	       (!until || time_before(now, until));
 }
 
 /* Rule 3: the owner of stranger @s of @slot when certain, with the rule in @why. */
@@ -428,12 +430,25 @@ static bool turn_take(struct ipsecnat_turn *t, struct ipsecnat_flow *f, unsigned
 		t->waiting = true;
 		return false;
 	}
-	if (t->flow == f && t->waiting && turn_live(t, now, 2 * len))
+	if (t->flow == f && t->waiting && time_in_range(now, t->since, t->since + 2 * len))
 		return false;
 	WRITE_ONCE(t->since, now);
+	WRITE_ONCE(t->until, 0);
 	WRITE_ONCE(t->flow, f);
 	t->waiting = false;
 	return true;
+}
+
+/*
+ * The exchange of @f, holder of IKE turn @t, was answered: the new SAs
+ * start within LEARN_IKE_SETTLE, or it made none (an IKE SA rekey, a
+ * failed exchange), so the turn ends then. Under the netns lock.
+ */
+static void turn_answered(struct ipsecnat_turn *t, const struct ipsecnat_flow *f,
+			  unsigned long now)
+{
+	if (t->flow == f && !t->until)
+		WRITE_ONCE(t->until, (now + LEARN_IKE_SETTLE) ?: 1);
 }
 
 /*
@@ -860,10 +875,13 @@ static struct sk_buff *hold_take(struct ipsecnat_net *in, struct ipsecnat_ike_ho
 	return skbs;
 }
 
-/* Let the held message of @f go now, turn or not. Under the netns lock. */
+/*
+ * The peer sent a request: a held request of @f crossed it and goes now,
+ * turn or not (a held response to it waits). Under the netns lock.
+ */
 static void hold_admit(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 {
-	if (f->ike_hold.skbs && !f->ike_hold.admitted) {
+	if (f->ike_hold.skbs && !f->ike_hold.response && !f->ike_hold.admitted) {
 		f->ike_hold.admitted = true;
 		mod_delayed_work(system_power_efficient_wq, &in->ike_release, 0);
 	}
@@ -930,11 +948,13 @@ void ipsecnat_ike_release(struct work_struct *work)
 	now = jiffies;
 	list_for_each_entry_safe(h, tmp, &in->ike_held, node) {
 		f = container_of(h, struct ipsecnat_flow, ike_hold);
-		if (!turn_take(&f->slot->ike_turn, f, now, LEARN_IKE_TURN) && !h->admitted &&
-		    time_before(now, h->since + LEARN_HOLD))
+		if (!h->admitted && time_before(now, h->since + LEARN_HOLD) &&
+		    !turn_take(&f->slot->ike_turn, f, now, LEARN_IKE_TURN))
 			continue;
 		f->ike_passed[h->response] = h->msg;
 		ike_last_note(in, f->slot, f, now);
+		if (h->response)
+			turn_answered(&f->slot->ike_turn, f, now);
 		*tail = hold_take(in, h);
 		while (*tail)
 			tail = &(*tail)->next;
@@ -947,7 +967,7 @@ void ipsecnat_ike_release(struct work_struct *work)
 		queue_delayed_work(system_power_efficient_wq, &in->ike_release, LEARN_RELEASE);
 }
 
-/* The namespace goes: no hook runs any more (pre_exit). */
+/* The namespace goes: no hook runs any more (pre_exit set dying, RCU passed). */
 void ipsecnat_learn_exit(struct ipsecnat_net *in)
 {
 	struct ipsecnat_ike_hold *h;
@@ -993,26 +1013,36 @@ enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct 
 		if (f->dead) {
 			/* its SAs are gone: nothing to learn, nothing to hold */
 		} else if (!out) {
-			hold_admit(in, f);
+			if (response)
+				turn_answered(t, f, now);
+			else
+				hold_admit(in, f);
 		} else if (f->ike_passed[response] == msg) {
 			/* went already: its retransmits and fragments go too */
-		} else if (f->ike_hold.skbs && f->ike_hold.msg != msg) {
-			/* it answers the peer's request: their exchange runs */
+		} else if (f->ike_hold.skbs && f->ike_hold.msg != msg && response) {
+			/* it answers the peer's request that crossed the held one */
 			hold_admit(in, f);
 			f->ike_passed[response] = msg;
 		} else if (!f->ike_hold.skbs && turn_take(t, f, now, LEARN_IKE_TURN)) {
 			ike_last_note(in, f->slot, f, now);
 			f->ike_passed[response] = msg;
+			if (response)
+				turn_answered(t, f, now);
+		} else if (hold_add(in, f, msg, response, skb, now)) {
+			v = IPSECNAT_IKE_HELD;
+		} else if (f->ike_hold.skbs) {
+			v = IPSECNAT_IKE_DROP;	/* more copies of a held message */
 		} else {
-			v = hold_add(in, f, msg, response, skb, now) ? IPSECNAT_IKE_HELD :
-			    IPSECNAT_IKE_DROP;
+			/* no room to hold it: it goes rather than wait for ever */
+			ike_last_note(in, f->slot, f, now);
+			f->ike_passed[response] = msg;
 		}
 		spin_unlock_bh(&in->lock);
 		if (v != IPSECNAT_IKE_PASS) {
 			ipsecnat_count(in, IPSECNAT_C_ike_paced);
 			return v;
 		}
-		if (!out)
+		if (!out && !response)
 			return v;
 	}
 	ike_noted(f, out, jiffies);

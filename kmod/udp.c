@@ -108,7 +108,8 @@ static enum udp_kind udp_parse(const struct sk_buff *skb, __be16 port, struct ud
 		m->request = m->paced && !(ike->flags & IKEV2_F_RESPONSE);
 		/* retransmits and fragments (RFC 7383) of a message share it */
 		m->msg = ((u64)ntohl(ike->spi_i[0]) << 32) ^ ((u64)ntohl(ike->spi_i[1]) << 16) ^
-			 ntohl(ike->msgid) ^ (ike->flags & IKEV2_F_INITIATOR ? BIT_ULL(63) : 0);
+			 ntohl(ike->msgid) ^ (ike->flags & IKEV2_F_INITIATOR ? BIT_ULL(63) : 0) ^
+			 (ike->flags & IKEV2_F_RESPONSE ? BIT_ULL(62) : 0);
 		m->msg = m->msg ?: 1;	/* 0 is "none" */
 		break;
 	case IKEV1_MAJOR:
@@ -344,7 +345,7 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 			return ipsecnat_unlearned(r);
 	}
 	if (m->child)
-		ipsecnat_ike_exchange(in, sa->flow, false, m->request, false, m->msg, NULL);
+		ipsecnat_ike_exchange(in, sa->flow, false, m->paced, !m->request, m->msg, NULL);
 	ike_touch(sa, &m->ports, skb->len);
 	return ipsecnat_translate(in, skb, false, sa->flow->key.host);
 }
