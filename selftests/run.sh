@@ -28,6 +28,8 @@ for t in "${tests[@]}"; do
 	0) echo "ok $n ${t%.sh} # ${dur}s" ;;
 	4) echo "ok $n ${t%.sh} # SKIP $(tail -n 1 "$log")" ;;
 	*) cp "$log" "$log.failed-$n"	# a repeated test keeps each failure
+	   # an earlier batch's copy would take this one inside it
+	   rm -rf "${log%.log}.ike.failed-$n"
 	   [ ! -d "${log%.log}.ike" ] || cp -r "${log%.log}.ike" "${log%.log}.ike.failed-$n"
 	   echo "not ok $n ${t%.sh} # exit $rc after ${dur}s, log build/vm/$t.log.failed-$n"
 	   tail -n 15 "$log" | sed 's/^/#   /' ;;
