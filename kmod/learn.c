@@ -44,7 +44,8 @@
  *     or its response to the peer's request, is held in the gateway while
  *     the turn lasts, LEARN_HOLD at most, and sent in the order held. A
  *     held message is no evidence; the peer's requests are never held.
- *     A turn ends when its flow learns, or after a bounded time; neither
+ *     A turn ends when its flow learns, LEARN_IKE_SETTLE after its IKE
+ *     exchange was answered, or after a bounded time; neither
  *     traffic nor a new SA renews it, and a flow whose turn ran out while
  *     another waited lets that one go first.
  *  A binding that did not answer the host's own new outbound SA stays
@@ -822,7 +823,7 @@ static void ike_noted(struct ipsecnat_flow *f, bool out, unsigned long now)
 
 /*
  * Hold datagram @skb of message @msg of the host of @f (see ipsecnat_ike_hold).
- * False if it cannot be held: the caller drops it. Under the netns lock.
+ * False if it cannot be held (the caps, a bridged packet). Under the netns lock.
  */
 static bool hold_add(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg, bool response,
 		     struct sk_buff *skb, unsigned long now)
@@ -859,6 +860,19 @@ static bool hold_add(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg, 
 	h->nr_skbs++;
 	in->held_bytes += skb->truesize;
 	return true;
+}
+
+/*
+ * Message @msg of the host of @f goes now: its retransmits and fragments
+ * will too, and a response answers the exchange of the turn. Under the lock.
+ */
+static void ike_pass(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg, bool response,
+		     unsigned long now)
+{
+	f->ike_passed[response] = msg;
+	ike_last_note(in, f->slot, f, now);
+	if (response)
+		turn_answered(&f->slot->ike_turn, f, now);
 }
 
 /* Take the held datagrams of @h, a chain, for sending or freeing. Under the lock. */
@@ -951,10 +965,7 @@ void ipsecnat_ike_release(struct work_struct *work)
 		if (!h->admitted && time_before(now, h->since + LEARN_HOLD) &&
 		    !turn_take(&f->slot->ike_turn, f, now, LEARN_IKE_TURN))
 			continue;
-		f->ike_passed[h->response] = h->msg;
-		ike_last_note(in, f->slot, f, now);
-		if (h->response)
-			turn_answered(&f->slot->ike_turn, f, now);
+		ike_pass(in, f, h->msg, h->response, now);
 		*tail = hold_take(in, h);
 		while (*tail)
 			tail = &(*tail)->next;
@@ -989,15 +1000,16 @@ void ipsecnat_learn_exit(struct ipsecnat_net *in)
  * A child-creating IKE message of flow @f (IKEv2 IKE_AUTH or
  * CREATE_CHILD_SA, IKEv1 Quick Mode), seen translated, sent by the host if
  * @out. A host's IKEv2 CREATE_CHILD_SA message (@paced; a @response or a
- * request, @msg names it, @skb is it) takes the slot's IKE turn; while another flow holds it, the
- * message is held (IPSECNAT_IKE_HELD: the caller stole it) and sent when
- * the turn is free. Once a message went, its retransmits and fragments go
- * too. The peer's request (@paced from the peer) is never held, and lets a
- * held message of its flow go at once: both ends of a collision (two
- * requests crossing) must see both requests, or the end that saw only the
- * other's resolves it alone and may delete the SA the other end keeps. A
- * held message, or the peer's request, is no evidence: the exchange has
- * not started, or its SAs come with the host's response.
+ * request, @msg names it, @skb is it) takes the slot's IKE turn; while
+ * another flow holds it, the message is held (IPSECNAT_IKE_HELD: the
+ * caller stole it) and sent when the turn is free. Once a message went,
+ * its retransmits and fragments go too. The peer's request (@paced from
+ * the peer) is never held, and lets a held message of its flow go at once:
+ * both ends of a collision (two requests crossing) must see both requests,
+ * or the end that saw only the other's resolves it alone and may delete
+ * the SA the other end keeps. A held message, or the peer's request, is no
+ * evidence: the exchange has not started, or its SAs come with the host's
+ * response.
  */
 enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 						bool out, bool paced, bool response, u64 msg,
@@ -1024,18 +1036,14 @@ enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct 
 			hold_admit(in, f);
 			f->ike_passed[response] = msg;
 		} else if (!f->ike_hold.skbs && turn_take(t, f, now, LEARN_IKE_TURN)) {
-			ike_last_note(in, f->slot, f, now);
-			f->ike_passed[response] = msg;
-			if (response)
-				turn_answered(t, f, now);
+			ike_pass(in, f, msg, response, now);
 		} else if (hold_add(in, f, msg, response, skb, now)) {
 			v = IPSECNAT_IKE_HELD;
 		} else if (f->ike_hold.skbs) {
 			v = IPSECNAT_IKE_DROP;	/* more copies of a held message */
 		} else {
 			/* no room to hold it: it goes rather than wait for ever */
-			ike_last_note(in, f->slot, f, now);
-			f->ike_passed[response] = msg;
+			ike_pass(in, f, msg, response, now);
 		}
 		spin_unlock_bh(&in->lock);
 		if (v != IPSECNAT_IKE_PASS) {
