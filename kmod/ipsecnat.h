@@ -135,7 +135,7 @@ struct ipsecnat_flow {
 	struct ipsecnat_ike_hold ike_hold;
 	unsigned long multi_until;	/* uses several SAs at once until then, 0: no */
 	unsigned int churn;		/* new outbound SAs made ... */
-	unsigned long churn_since;	/* ... since then; under the lock */
+	unsigned long churn_since;	/* ... since then; written under the lock */
 	unsigned int nr_unconfirmed;	/* unconfirmed inbound SAs learned ... */
 	unsigned long unconfirmed_since;	/* ... since then; under the lock */
 	__be32 last_spi[3];		/* SPI used last, by enum ipsecnat_dir */

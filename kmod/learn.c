@@ -18,7 +18,10 @@
  *     peer sends a flow's traffic on its newest SA only, so the owner's old
  *     SA went quiet when the stranger started. Flows seen using several SAs
  *     at once (back on an older SA a second after a newer one) are never
- *     excluded this way. A flow's new outbound
+ *     excluded this way. A flow that sprays SPIs (many new outbound SAs
+ *     that carry one packet each, no inbound SA since it was made) is
+ *     passed over for the peer's new SA when one other candidate is left
+ *     and it pairs (3c), once settled. A flow's new outbound
  *     SA or exchange stops being evidence once an inbound SA is bound to
  *     it (or, for an exchange, once a new IKE SA shows it rekeyed IKE).
  *  3. Bind when the owner is certain:
@@ -358,13 +361,34 @@ static bool newcomer_near(struct ipsecnat_net *in, __be32 peer, unsigned long t)
 	       seen_within(READ_ONCE(n->at), t - LEARN_LATE, t + LEARN_LATE);
 }
 
+/*
+ * Does @f spray SPIs near fresh stranger @s: more than LEARN_CHURN new
+ * outbound SAs of late, no inbound SA bound since it was made, no IKE
+ * near @s, and its last packet went on an SA that carried no other (real
+ * SAs carry traffic)? Its new SAs pair with nothing (pair_time).
+ */
+static bool sprays(struct ipsecnat_net *in, const struct ipsecnat_flow *f,
+		   const struct ipsecnat_stranger *s, unsigned long now)
+{
+	/* pairs with the release in ipsecnat_learn_out_created: no old count */
+	unsigned long since = smp_load_acquire(&f->churn_since);
+	const struct ipsecnat_sa *sa;
+
+	if (!s->fresh || READ_ONCE(f->learn_gen) || READ_ONCE(f->churn) <= LEARN_CHURN ||
+	    !time_in_range(now, since, since + LEARN_CHURN_WINDOW) || ike_recent(f, s, now))
+		return false;
+	sa = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, f->key.peer,
+				READ_ONCE(f->last_spi[IPSECNAT_OUT]));
+	return !sa || atomic64_read(&sa->packets) < 2;
+}
+
 static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 				struct ipsecnat_strangers *t,
 				const struct ipsecnat_stranger *s,
 				struct ipsecnat_flow **res, enum ipsecnat_counter *why)
 {
-	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *ike;
-	unsigned int n = 0, npair = 0, walked = 0;
+	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *ike, *spray = NULL;
+	unsigned int n = 0, npair = 0, walked = 0, nspray = 0;
 	unsigned long now = jiffies, paired_at = 0, tp;
 
 	hlist_for_each_entry_rcu(f, &slot->flows, slot_list) {
@@ -372,6 +396,11 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 			return LEARN_AMBIGUOUS;
 		if (excluded(f, s, now))
 			continue;
+		if (sprays(in, f, s, now)) {
+			nspray++;
+			spray = f;
+			continue;
+		}
 		n++;
 		only = f;
 		tp = pair_time(f, s, now);
@@ -381,6 +410,21 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 			paired_at = tp;
 		}
 	}
+	/*
+	 * Sprayers are passed over when one other candidate is left and it
+	 * pairs, once settled (3c's wait); else they count as any candidate.
+	 */
+	if (nspray && n == 1 && npair == 1) {
+		*res = only;
+		*why = IPSECNAT_C_learned;
+		if (!stranger_credible(s) || time_before(now, s->first + LEARN_SETTLE) ||
+		    time_before(now, paired_at + LEARN_SETTLE))
+			return LEARN_WAIT;
+		return LEARN_BIND;
+	}
+	if (!n)
+		only = spray;
+	n += nspray;
 	if (!n)
 		return LEARN_AMBIGUOUS;
 	/*
@@ -778,8 +822,9 @@ void ipsecnat_learn_out_created(struct ipsecnat_flow *f)
 	unsigned long now = jiffies;
 
 	if (!time_in_range(now, f->churn_since, f->churn_since + LEARN_CHURN_WINDOW)) {
-		f->churn_since = now;
-		f->churn = 0;
+		WRITE_ONCE(f->churn, 0);
+		/* a lockless reader of the new window sees the count reset */
+		smp_store_release(&f->churn_since, now);
 	}
 	WRITE_ONCE(f->churn, f->churn + 1);
 	WRITE_ONCE(f->fresh_at, now ?: 1);

@@ -3,8 +3,9 @@
 # An inside sprayer: host 4 (no tunnel) sends ESP to peer 1 with a new random
 # SPI in every packet, 300 a second, while hosts 1-3 (tunnels to peer 1,
 # pings both ways) rekey: one at a time, peer first and host first, then all
-# three at once. Each rekeying host carries traffic both ways on its new SAs
-# within 15 s, and hosts 1-3 receive no SPI they do not know. (Peer 1 does
+# three in a row, 0.5 s and 0.2 s apart (a host's new SPI still waits when
+# the next host switches). Each rekeying host carries traffic both ways on
+# its new SAs within 15 s, and hosts 1-3 receive no SPI they do not know. (Peer 1 does
 # get the sprayer's unknown SPIs: that is the sprayer's traffic, not
 # misdelivery.)
 source "$(dirname "$0")/lib.sh"
@@ -36,6 +37,7 @@ storm_round "host 2, host first" batch host 2
 storm_round "host 3, peer first" batch peer 3
 storm_round "host 1, host first" batch host 1
 storm_round "hosts 1-3 in a storm, mixed" seq mixed "${hosts[@]}"
+STORM_GAP=0.2 storm_round "hosts 1-3 in a storm, mixed, 0.2 s apart" seq mixed "${hosts[@]}"
 storm_round "hosts 1-3 in a storm, host first" seq host "${hosts[@]}"
 kill "$SPRAY_PID"
 wait "$SPRAY_PID"

@@ -6,7 +6,8 @@
 # time, and now and then on a new SA. Hosts 2..N (ONEWAY_HOSTS, 4) have
 # working tunnels, pings both ways, and get peer-first rekeys, one at a time
 # and two at once, some soon after host 1 started a new SA and some long
-# after. None of their new SPIs may be delivered to host 1 (it never gets
+# after, and once with a host that switches late. None of their new SPIs
+# may be delivered to host 1 or to another host (it never gets
 # legitimate ESP, so any XfrmInNoStates there is someone else's), and each
 # host carries traffic both ways on its new SAs within 15 s.
 source "$(dirname "$0")/lib.sh"
@@ -75,6 +76,32 @@ oneway_new 5
 step 5 "two at once, just after host 1's new SA" 2 3
 sleep 6
 step 6 "two at once, long after" "${others[@]: -2}"
+
+# late_switch GEN: host 1 starts a new SA, host 2 rekeys host first 0.6 s
+# later, host 3's peer rekeys first 0.7 s after that and host 3 switches
+# only 3 s later (past the pair window). Host 3's new SPI then pairs with
+# host 2's rekey alone, while host 2's own new SPI pairs with host 2 and
+# the one-way host 1: host 3's SPI may be held, never given to host 2
+# (README "How learning works", 3c), nor host 2's then to host 1.
+late_switch() {
+	local g=$1
+	rekey_in 2 1 "$g"
+	rekey_in 3 1 "$g"
+	xfrm_sa "$P" "$PUB" "$(peer_addr 1)" "$(spi_out 1 1 "$g")" "$(reqid 1 1)" tunnel
+	REKEY_T0=${EPOCHREALTIME/./}
+	xfrm_sa "${HOSTS[1]}" "$(host_addr 1)" "$(peer_addr 1)" "$(spi_out 1 1 "$g")" "$(reqid 1 1)" tunnel
+	ONEWAY_GEN=$g
+	sleep 0.6
+	rekey_out 2 1 "$g" host
+	sleep 0.7
+	xfrm_sa "$P" "$(peer_addr 1)" "$PUB" "$(spi_in 3 1 "$g")" "$(reqid 3 1)" tunnel
+	sleep 3
+	xfrm_sa "${HOSTS[3]}" "$(host_addr 3)" "$(peer_addr 1)" "$(spi_out 3 1 "$g")" "$(reqid 3 1)" tunnel
+	wait_rebind "$g" 15 2 3
+	log "gen $g, host 3 switches late: $((2 - ${#LATE[@]}))/2 rebound; host 2 XfrmInNoStates $(xfrm_stat "${HOSTS[2]}" XfrmInNoStates)"
+	check_no_misdelivery
+}
+late_switch 7
 n0=$(peer_sa_packets_in 1 1 "$ONEWAY_GEN")
 oneway_more() { [ "$(peer_sa_packets_in 1 1 "$ONEWAY_GEN")" -gt "$n0" ]; }
 busywait 5000 oneway_more || fail "host 1's one-way traffic stopped reaching the peer"

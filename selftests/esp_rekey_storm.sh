@@ -8,9 +8,11 @@
 #
 # Rounds: every host must carry traffic both ways on its new SAs within 15 s
 # of the round's start (by the kernel's first-use time of the new SAs).
-# STORM_STYLES (seq,seq,seq,par,batch) says how each round switches: seq,
-# one host after another STORM_GAP (0.5 s) apart, the spread of randomised
-# lifetimes (asserted); par, every host's pair in its own background job at
+# STORM_STYLES (seq,seq@0.2,seq@1,par,batch) says how each round switches:
+# seq, one host after another STORM_GAP (0.5 s; seq@G: G s) apart, the
+# spread of randomised lifetimes (asserted): a gap shorter than the
+# learning's settle time leaves several hosts' new SPIs waiting at once;
+# par, every host's pair in its own background job at
 # once, and batch, all the peer's SAs in one `ip -batch` beside the hosts'
 # (the same instant): static keys leave nothing but timing that tells those
 # hosts' new inbound SPIs apart (README "How learning works"), so the
@@ -21,7 +23,7 @@ source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping
 
 N=${STORM_HOSTS:-16}
-IFS=', ' read -ra STYLES <<<"${STORM_STYLES:-seq,seq,seq,par,batch}"
+IFS=', ' read -ra STYLES <<<"${STORM_STYLES:-seq,seq@0.2,seq@1,par,batch}"
 cleanup_extra() { log_gw_counters; }
 
 gw_with_tunnels "$N" 1
@@ -32,15 +34,16 @@ sleep 1	# traffic flows on every tunnel before the first storm
 
 late=""
 for ((r = 1; r <= ${#STYLES[@]}; r++)); do
-	g=$((r + 1)) style=${STYLES[r - 1]}
-	rekey_storm "$g" "$style" mixed "${hosts[@]}"
+	g=$((r + 1)) style=${STYLES[r - 1]%@*} gap=${STORM_GAP:-0.5}
+	[[ ${STYLES[r - 1]} != *@* ]] || gap=${STYLES[r - 1]#*@}
+	STORM_GAP=$gap rekey_storm "$g" "$style" mixed "${hosts[@]}"
 	# in seq rounds host k switches (k - 1) gaps after the first: 15 s after its own switch
 	limit=15
-	[ "$style" != seq ] || limit=$(awk -v n="$N" -v g="${STORM_GAP:-0.5}" 'BEGIN { printf "%d", 15 + n * (g + 0.2) + 0.5 }')
+	[ "$style" != seq ] || limit=$(awk -v n="$N" -v g="$gap" 'BEGIN { printf "%d", 15 + n * (g + 0.2) + 0.5 }')
 	wait_rebind "$g" "$limit" "${hosts[@]}"
-	log "round $r ($style): $((N - ${#LATE[@]}))/$N hosts rebound within $limit s (slowest ${REBIND_S} s)${LATE:+, late: ${LATE[*]}}; at $SECONDS s"
+	log "round $r (${STYLES[r - 1]}): $((N - ${#LATE[@]}))/$N hosts rebound within $limit s (slowest ${REBIND_S} s)${LATE:+, late: ${LATE[*]}}; at $SECONDS s"
 	check_no_misdelivery
-	[ ${#LATE[@]} -eq 0 ] || [ "$style" != seq ] || late+=" round $r ($style): ${LATE[*]};"
+	[ ${#LATE[@]} -eq 0 ] || [ "$style" != seq ] || late+=" round $r (${STYLES[r - 1]}): ${LATE[*]};"
 done
 log "held_back $(ipsecnat_counter held_back) ambiguous $(ipsecnat_counter ambiguous) learned $(ipsecnat_counter learned) learned_pair $(ipsecnat_counter learned_pair)"
 check_no_misdelivery
