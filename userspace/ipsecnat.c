@@ -326,12 +326,66 @@ static uint32_t parse_u32(const char *what, const char *s, int base)
 }
 
 /* What show prints and filters beyond the kernel's filter. */
+/* What names an SA in a dump (zeroed first: compared with memcmp). */
+struct row_key {
+	uint64_t spi;		/* ESP SPI, or IKE initiator SPI */
+	uint32_t pub, peer;
+	uint8_t dir;
+	uint8_t used;
+};
+
+/*
+ * The rows a dump printed. The kernel walks hash tables that may grow or
+ * shrink meanwhile, and such a walk may return an SA twice: print it once.
+ */
+struct row_set {
+	struct row_key *keys;
+	size_t size, used;	/* size: a power of two, or 0 */
+};
+
 struct show {
 	unsigned int rows;
 	bool opened;		/* the table header or JSON "[" is out */
 	bool ike_spi_set;	/* only the IKE SA with this initiator SPI */
 	uint64_t ike_spi;
+	struct row_set seen;
 };
+
+static size_t row_hash(const struct row_key *k, size_t size)
+{
+	const unsigned char *b = (const void *)k;
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h & (size - 1);
+}
+
+/* Was @k printed already in this dump? Notes it if not. */
+static bool row_seen(struct row_set *set, const struct row_key *k)
+{
+	size_t i;
+
+	if (2 * (set->used + 1) > set->size) {
+		struct row_set grown = { .size = set->size ? 2 * set->size : 256 };
+
+		grown.keys = calloc(grown.size, sizeof(*grown.keys));
+		if (!grown.keys)
+			die("out of memory");
+		for (i = 0; i < set->size; i++)
+			if (set->keys[i].used)
+				row_seen(&grown, &set->keys[i]);
+		free(set->keys);
+		*set = grown;
+	}
+	for (i = row_hash(k, set->size); set->keys[i].used; i = (i + 1) & (set->size - 1))
+		if (!memcmp(&set->keys[i], k, sizeof(*k)))
+			return true;
+	set->keys[i] = *k;
+	set->used++;
+	return false;
+}
 
 /*
  * "spi": 8 hex digits for ESP, or (show only) the 16 an ike row shows. The
@@ -521,6 +575,19 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 		mnl_attr_get_u8(tb[IPSECNAT_SA_STATE]) == IPSECNAT_STATE_ESTABLISHED ?
 		"established" : "pending";
 	ev = find_attr(nlh, IPSECNAT_A_EVENT);
+	if (!ev) {
+		struct row_key k;
+
+		memset(&k, 0, sizeof(k));
+		k.spi = tb[IPSECNAT_SA_IKE_SPI_I] ? mnl_attr_get_u64(tb[IPSECNAT_SA_IKE_SPI_I]) :
+						  u32(tb[IPSECNAT_SA_SPI]);
+		k.pub = u32(tb[IPSECNAT_SA_PUB]);
+		k.peer = u32(tb[IPSECNAT_SA_PEER]);
+		k.dir = d;
+		k.used = 1;
+		if (row_seen(&s->seen, &k))
+			return MNL_CB_OK;
+	}
 	if (ev) {
 		unsigned int e = mnl_attr_get_u8(ev);
 		const char *name = e < sizeof(event_names) / sizeof(event_names[0]) &&
@@ -575,6 +642,7 @@ static void cmd_show(struct nl *nl, char **argv)
 	show_open(&s);
 	if (json)
 		printf("]\n");
+	free(s.seen.keys);
 }
 
 static int count_cb(const struct nlmsghdr *nlh, void *data)

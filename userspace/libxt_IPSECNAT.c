@@ -133,6 +133,23 @@ static void ipsecnat_save(const void *ip, const struct xt_entry_target *target)
 		printf(" --preserve-natt");
 }
 
+/*
+ * nftables has no IPSECNAT statement, and iptables-translate and
+ * iptables-restore-translate turn a rule they cannot translate into a
+ * comment and succeed: the translated gateway would be back to the bug
+ * without a word. Stop them loudly. nft itself (listing iptables-nft
+ * rules) gets no translation, as for any target without one.
+ */
+static int ipsecnat_xlate(struct xt_xlate *xl, const struct xt_xlate_tg_params *params)
+{
+	if (strstr(xt_params->program_name, "-translate"))
+		xtables_error(OTHER_PROBLEM,
+			      "IPSECNAT has no nftables equivalent: a translated ruleset would lose it.\n"
+			      "Keep this rule in iptables (iptables-nft works beside nft rulesets; load it\n"
+			      "again after any nft 'flush ruleset'), see README \"iptables rules\".");
+	return 0;
+}
+
 static struct xtables_target ipsecnat_tg_reg = {
 	.name		= "IPSECNAT",
 	.version	= XTABLES_VERSION,
@@ -145,6 +162,7 @@ static struct xtables_target ipsecnat_tg_reg = {
 	.x6_options	= ipsecnat_opts,
 	.print		= ipsecnat_print,
 	.save		= ipsecnat_save,
+	.xlate		= ipsecnat_xlate,
 };
 
 static void __attribute__((constructor)) ipsecnat_xt_init(void)
