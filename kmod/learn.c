@@ -382,6 +382,18 @@ static bool sprays(struct ipsecnat_net *in, const struct ipsecnat_flow *f,
 	return !sa || atomic64_read(&sa->packets) < 2;
 }
 
+/*
+ * 3c's wait: @s is credible, and LEARN_SETTLE has passed since it and since
+ * its pair (at @paired_at) started, so that another stranger of the pair's
+ * would have shown up.
+ */
+static bool pair_settled(const struct ipsecnat_stranger *s, unsigned long paired_at,
+			 unsigned long now)
+{
+	return stranger_credible(s) && !time_before(now, s->first + LEARN_SETTLE) &&
+	       !time_before(now, paired_at + LEARN_SETTLE);
+}
+
 static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 				struct ipsecnat_strangers *t,
 				const struct ipsecnat_stranger *s,
@@ -417,10 +429,7 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 	if (nspray && n == 1 && npair == 1) {
 		*res = only;
 		*why = IPSECNAT_C_learned;
-		if (!stranger_credible(s) || time_before(now, s->first + LEARN_SETTLE) ||
-		    time_before(now, paired_at + LEARN_SETTLE))
-			return LEARN_WAIT;
-		return LEARN_BIND;
+		return pair_settled(s, paired_at, now) ? LEARN_BIND : LEARN_WAIT;
 	}
 	if (!n)
 		only = spray;
@@ -449,10 +458,7 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 		return stranger_credible(s) ? LEARN_BIND : LEARN_WAIT;
 	}
 	*why = IPSECNAT_C_learned_pair;					/* 3c */
-	if (!stranger_credible(s) || time_before(now, s->first + LEARN_SETTLE) ||
-	    time_before(now, paired_at + LEARN_SETTLE))
-		return LEARN_WAIT;
-	return LEARN_BIND;
+	return pair_settled(s, paired_at, now) ? LEARN_BIND : LEARN_WAIT;
 }
 
 static void turn_end(struct ipsecnat_turn *t, const struct ipsecnat_flow *f)

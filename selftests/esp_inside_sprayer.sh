@@ -5,9 +5,9 @@
 # pings both ways) rekey: one at a time, peer first and host first, then all
 # three in a row, 0.5 s and 0.2 s apart (a host's new SPI still waits when
 # the next host switches). Each rekeying host carries traffic both ways on
-# its new SAs within 15 s, and hosts 1-3 receive no SPI they do not know. (Peer 1 does
-# get the sprayer's unknown SPIs: that is the sprayer's traffic, not
-# misdelivery.)
+# its new SAs within 15 s, and hosts 1-3 receive no SPI they do not know.
+# (Peer 1 does get the sprayer's unknown SPIs: that is the sprayer's
+# traffic, not misdelivery.)
 source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping python3
 

@@ -325,7 +325,6 @@ static uint32_t parse_u32(const char *what, const char *s, int base)
 	return parse_num(what, s, base, UINT32_MAX);
 }
 
-/* What show prints and filters beyond the kernel's filter. */
 /* What names an SA in a dump (zeroed first: compared with memcmp). */
 struct row_key {
 	uint64_t spi;		/* ESP SPI, or IKE initiator SPI */
@@ -343,6 +342,7 @@ struct row_set {
 	size_t size, used;	/* size: a power of two, or 0 */
 };
 
+/* What show prints and filters beyond the kernel's filter. */
 struct show {
 	unsigned int rows;
 	bool opened;		/* the table header or JSON "[" is out */
@@ -546,6 +546,21 @@ static void show_open(struct show *s)
 		       stats ? "    PACKETS        BYTES" : "");
 }
 
+/* Did this dump print the SA of @tb (direction @d) already? Notes it if not. */
+static bool row_printed(struct show *s, const struct nlattr **tb, unsigned int d)
+{
+	struct row_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.spi = tb[IPSECNAT_SA_IKE_SPI_I] ? mnl_attr_get_u64(tb[IPSECNAT_SA_IKE_SPI_I]) :
+					  u32(tb[IPSECNAT_SA_SPI]);
+	k.pub = u32(tb[IPSECNAT_SA_PUB]);
+	k.peer = u32(tb[IPSECNAT_SA_PEER]);
+	k.dir = d;
+	k.used = 1;
+	return row_seen(&s->seen, &k);
+}
+
 /* One SA as a table row or a JSON object; events carry their time and name first. */
 static int show_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -575,19 +590,6 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 		mnl_attr_get_u8(tb[IPSECNAT_SA_STATE]) == IPSECNAT_STATE_ESTABLISHED ?
 		"established" : "pending";
 	ev = find_attr(nlh, IPSECNAT_A_EVENT);
-	if (!ev) {
-		struct row_key k;
-
-		memset(&k, 0, sizeof(k));
-		k.spi = tb[IPSECNAT_SA_IKE_SPI_I] ? mnl_attr_get_u64(tb[IPSECNAT_SA_IKE_SPI_I]) :
-						  u32(tb[IPSECNAT_SA_SPI]);
-		k.pub = u32(tb[IPSECNAT_SA_PUB]);
-		k.peer = u32(tb[IPSECNAT_SA_PEER]);
-		k.dir = d;
-		k.used = 1;
-		if (row_seen(&s->seen, &k))
-			return MNL_CB_OK;
-	}
 	if (ev) {
 		unsigned int e = mnl_attr_get_u8(ev);
 		const char *name = e < sizeof(event_names) / sizeof(event_names[0]) &&
@@ -597,6 +599,8 @@ static int show_cb(const struct nlmsghdr *nlh, void *data)
 		       now_text(now, sizeof(now)), name);
 		s->rows = 0;
 	} else {
+		if (row_printed(s, tb, d))
+			return MNL_CB_OK;
 		show_open(s);
 	}
 	if (json)
