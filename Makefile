@@ -7,6 +7,9 @@
 # make check      boot the Debian kernel under QEMU and run selftests/*.sh
 # make check T=x  run only selftests/x.sh (T=x,y,z: several)
 # make check KVER=<release>  the same on another installed kernel
+# make check KERNEL=debug     the same on a KASAN/kmemleak/lockdep/UBSAN kernel
+#                 built once from linux-source-6.1 (scripts/debug-kernel;
+#                 make deps KERNELS=debug first)
 # make demo       boot the VM and show the problem and the fix
 # make vm         interactive guest shell with the module loaded
 # make bench      benchmark (bench/results/)
@@ -20,13 +23,26 @@
 #
 # The version is in VERSION (dkms.conf and MODULE_VERSION must agree: dkms-check)
 
-ifeq ($(origin KDIR),undefined)
+ifeq ($(KERNEL),debug)
+# builds the kernel the first time (about 20 minutes), then only prints it
+KVER := $(shell scripts/debug-kernel)
+ifeq ($(KVER),)
+$(error the debug kernel did not build: see the message above)
+endif
+DEBUG_DIR := $(shell scripts/debug-kernel --dir)
+KDIR := $(DEBUG_DIR)/src
+export VM_KERNEL := $(KDIR)/arch/x86/boot/bzImage
+export VM_MODROOT := $(DEBUG_DIR)/root
+# DKMS builds against /lib/modules/KVER/build: the stock kernels' check
+CHECK_DEPS := all lint
+else ifeq ($(origin KDIR),undefined)
 KVER ?= $(shell scripts/kver)
 KDIR := /lib/modules/$(KVER)/build
 else
 KVER ?= $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h)
 endif
 export KVER
+CHECK_DEPS ?= all lint dkms-check
 
 all: module userspace
 
@@ -40,7 +56,7 @@ userspace:
 deps:
 	scripts/setup
 
-check: all lint dkms-check
+check: $(CHECK_DEPS)
 	scripts/vm check $(T)
 
 demo: all
