@@ -18,6 +18,16 @@
 #error "ipsecnat needs Linux 6.1 or newer"
 #endif
 
+/*
+ * The event group shows inside hosts, peers and SPIs: only CAP_NET_ADMIN in
+ * the netns may join it. Multicast groups carry their own permission flags
+ * since 6.7 (stable 6.1.y and 6.6.y have them too); without them any local
+ * user could listen, so such a kernel is refused.
+ */
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "ipsecnat needs GENL_MCAST_CAP_NET_ADMIN (Linux 6.1.66+ or 6.7+)"
+#endif
+
 /* udp.c asks udp4_lib_lookup() whether the gateway owns a port itself */
 #if !IS_ENABLED(CONFIG_NF_SOCKET_IPV4) && !IS_ENABLED(CONFIG_NF_TPROXY_IPV4)
 #error "ipsecnat needs udp4_lib_lookup(): enable CONFIG_NF_SOCKET_IPV4"

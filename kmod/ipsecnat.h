@@ -22,6 +22,7 @@
 #include <linux/ratelimit.h>
 #include <linux/workqueue.h>
 #include <linux/percpu.h>
+#include <linux/memcontrol.h>
 #include <linux/skbuff.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
@@ -59,6 +60,7 @@ enum ipsecnat_counter {
 	IPSECNAT_C_ike_paced,		/* host's IKE message held: another flow's exchange first */
 	IPSECNAT_C_strangers_full,	/* unknown SPI not noted: the slot's table is full */
 	IPSECNAT_C_foreign_iface,	/* unknown SPI from an interface without the address */
+	IPSECNAT_C_foreign_zone,	/* packet of a non-default conntrack zone: untouched */
 	IPSECNAT_C_MAX
 };
 
@@ -136,6 +138,7 @@ struct ipsecnat_flow {
 	unsigned long multi_until;	/* uses several SAs at once until then, 0: no */
 	unsigned int churn;		/* new outbound SAs made ... */
 	unsigned long churn_since;	/* ... since then; written under the lock */
+	unsigned int nr_ike_unconfirmed;	/* IKE SAs the host has not spoken on */
 	unsigned int nr_unconfirmed;	/* unconfirmed inbound SAs learned ... */
 	unsigned long unconfirmed_since;	/* ... since then; under the lock */
 	__be32 last_spi[3];		/* SPI used last, by enum ipsecnat_dir */
@@ -236,7 +239,7 @@ struct ipsecnat_sa {
 	u8 dir;
 	bool is_static;			/* never expires */
 	bool paired;			/* outbound, its inbound SA came first */
-	bool unconfirmed;		/* inbound, learned without the host's own new SA */
+	bool unconfirmed;		/* inbound or IKE, learned without the host's word */
 	__be16 host_port;		/* UDP ports, host side and peer side; */
 	__be16 peer_port;		/* 0 for plain ESP */
 	struct ipsecnat_flow *flow;
@@ -295,6 +298,7 @@ struct ipsecnat_fwd {
 
 struct ipsecnat_net {
 	struct net *net;
+	struct mem_cgroup *memcg;	/* of the namespace's maker: charged for entries */
 	spinlock_t lock;		/* serialises all table writes */
 	struct rhashtable sas[IPSECNAT_NR_DIRS];
 	struct rhashtable flows;
@@ -346,6 +350,7 @@ void ipsecnat_stats_sum(struct ipsecnat_net *in, struct ipsecnat_stats *sum);
 extern const char *const ipsecnat_counter_names[IPSECNAT_C_MAX];
 
 /* table.c: storage of SAs, flows, slots, hosts and forwards; GC */
+void *ipsecnat_zalloc(struct ipsecnat_net *in, size_t size);
 int ipsecnat_tables_init(struct ipsecnat_net *in);
 void ipsecnat_tables_destroy(struct ipsecnat_net *in);
 struct ipsecnat_sa *ipsecnat_sa_lookup(struct ipsecnat_net *in, enum ipsecnat_dir dir,
@@ -440,6 +445,7 @@ void ipsecnat_learn_exit(struct ipsecnat_net *in);
 void ipsecnat_ike_evidence(struct ipsecnat_net *in, const struct sk_buff *skb,
 			   const __be32 *spi_i);
 void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f);
+void ipsecnat_learn_ike_confirmed(struct ipsecnat_net *in, struct ipsecnat_sa *sa);
 void ipsecnat_learn_flow_gone(struct ipsecnat_net *in, struct ipsecnat_flow *f);
 struct ipsecnat_flow *ipsecnat_slot_only_flow(const struct ipsecnat_slot *slot);
 void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
@@ -466,7 +472,8 @@ static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 	 * which SA is the flow's newest. 0 means "never": a packet exactly at
 	 * jiffies 0 counts one tick later.
 	 */
-	if (sa->dir == IPSECNAT_IN && !ipsecnat_in_confirmed(sa))
+	if (sa->dir == IPSECNAT_IN ? !ipsecnat_in_confirmed(sa) :
+	    sa->dir == IPSECNAT_IKE && READ_ONCE(sa->unconfirmed))
 		goto count;
 	if (sa->dir == IPSECNAT_IN && READ_ONCE(f->in_last) != (now ?: 1))
 		WRITE_ONCE(f->in_last, now ?: 1);

@@ -21,7 +21,9 @@
  *     excluded this way. A flow that sprays SPIs (many new outbound SAs
  *     that carry one packet each, no inbound SA since it was made) is
  *     passed over for the peer's new SA when one other candidate is left
- *     and it pairs (3c), once settled. A flow's new outbound
+ *     and it pairs (3b, 3c; in 3c a stranger that another candidate pairs
+ *     with too does not count against it); it never wins by elimination
+ *     (3a), so that a forged SPI cannot bind to it. A flow's new outbound
  *     SA or exchange stops being evidence once an inbound SA is bound to
  *     it (or, for an exchange, once a new IKE SA shows it rekeyed IKE).
  *  3. Bind when the owner is certain:
@@ -40,6 +42,8 @@
  *        A flow whose host sent its IKE messages of late only after the
  *        stranger started, and the outbound SA they made, are no pair for
  *        it: causality.
+ *     An SA already in use (not fresh: the table was lost) binds (a, c)
+ *     only while no other such SA flows on the slot.
  *     Otherwise hold and count `ambiguous`.
  *  4. Turns. Per slot, one new host at a time may have an unanswered first
  *     outbound SA (other new hosts are held back) and one flow at a time
@@ -103,6 +107,12 @@ static bool stranger_credible(const struct ipsecnat_stranger *e)
 	return e->pkts >= 2;
 }
 
+/* Seen within STRANGER_TTL: a silent stranger is forgotten. */
+static bool stranger_live(const struct ipsecnat_stranger *e, unsigned long now)
+{
+	return time_in_range(now, e->last, e->last + STRANGER_TTL);
+}
+
 /* The entry of (@peer, @spi) in @t, or NULL; under t->lock. */
 static struct ipsecnat_stranger *stranger_find(struct ipsecnat_strangers *t, __be32 peer,
 					       __be32 spi)
@@ -120,7 +130,7 @@ static int stranger_room(const struct ipsecnat_stranger *e, unsigned long now)
 {
 	if (!e->spi)
 		return 4;
-	if (!time_in_range(now, e->last, e->last + STRANGER_TTL))
+	if (!stranger_live(e, now))
 		return 3;
 	if (stranger_credible(e) || e->local)
 		return 0;
@@ -303,9 +313,79 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 	return ike_recent(f, s, now) ? ike : 0;
 }
 
-/* Does @f pair with any credible stranger of @t but @s? */
-static bool pairs_elsewhere(struct ipsecnat_strangers *t, const struct ipsecnat_flow *f,
+/*
+ * Does @f spray SPIs near fresh stranger @s: more than LEARN_CHURN new
+ * outbound SAs of late, no inbound SA bound since it was made, no IKE
+ * near @s, and its last packet went on an SA that carried no other (real
+ * SAs carry traffic)? Its new SAs pair with nothing (pair_time).
+ */
+static bool sprays(struct ipsecnat_net *in, const struct ipsecnat_flow *f,
+		   const struct ipsecnat_stranger *s, unsigned long now)
+{
+	/* pairs with the release in ipsecnat_learn_out_created: no old count */
+	unsigned long since = smp_load_acquire(&f->churn_since);
+	const struct ipsecnat_sa *sa;
+
+	if (!s->fresh || READ_ONCE(f->learn_gen) || READ_ONCE(f->churn) <= LEARN_CHURN ||
+	    !time_in_range(now, since, since + LEARN_CHURN_WINDOW) || ike_recent(f, s, now))
+		return false;
+	sa = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, f->key.peer,
+				READ_ONCE(f->last_spi[IPSECNAT_OUT]));
+	/* gone or someone else's now: no reading, so no sprayer */
+	return sa && sa->flow == f && atomic64_read(&sa->packets) < 2;
+}
+
+/* Does a flow of @slot but @f, not ruled out nor spraying, pair with @e? */
+static bool others_pair(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+			const struct ipsecnat_flow *f, const struct ipsecnat_stranger *e,
+			unsigned long now)
+{
+	struct ipsecnat_flow *g;
+	unsigned int walked = 0;
+
+	hlist_for_each_entry_rcu(g, &slot->flows, slot_list) {
+		if (++walked > LEARN_WALK_MAX)
+			return false;
+		if (g != f && !excluded(g, e, now) && !sprays(in, g, e, now) &&
+		    pair_time(g, e, now))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Does @f pair with any live credible stranger of @t but @s? With @slot (sprayers
+ * were passed over for @s), a stranger another candidate pairs with too is
+ * not @f's evidence: hosts switching in a row would hold each other for good.
+ * Copies first: others_pair must not run under the stranger lock.
+ */
+static bool pairs_elsewhere(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+			    struct ipsecnat_strangers *t, const struct ipsecnat_flow *f,
 			    const struct ipsecnat_stranger *s, unsigned long now)
+{
+	struct ipsecnat_stranger e;
+	bool found = false;
+	int i;
+
+	for (i = 0; i < IPSECNAT_STRANGERS && !found; i++) {
+		spin_lock_bh(&t->lock);
+		e = t->s[i];
+		spin_unlock_bh(&t->lock);
+		found = e.spi && (e.spi != s->spi || e.peer != s->peer) &&
+			stranger_credible(&e) && stranger_live(&e, now) &&
+			pair_time(f, &e, now) && !excluded(f, &e, now) &&
+			!(slot && others_pair(in, slot, f, &e, now));
+	}
+	return found;
+}
+
+/*
+ * Is another SA already in use (not fresh) flowing on the slot? Then the
+ * peer's own traffic starts each of them at times that say nothing about
+ * which host asked: an in-use stranger pairs only as the one such.
+ */
+static bool in_use_elsewhere(struct ipsecnat_strangers *t, const struct ipsecnat_stranger *s,
+			     unsigned long now)
 {
 	const struct ipsecnat_stranger *e;
 	bool found = false;
@@ -314,8 +394,8 @@ static bool pairs_elsewhere(struct ipsecnat_strangers *t, const struct ipsecnat_
 	spin_lock_bh(&t->lock);
 	for (i = 0; i < IPSECNAT_STRANGERS && !found; i++) {
 		e = &t->s[i];
-		found = e->spi && (e->spi != s->spi || e->peer != s->peer) &&
-			stranger_credible(e) && pair_time(f, e, now) && !excluded(f, e, now);
+		found = e->spi && (e->spi != s->spi || e->peer != s->peer) && !e->fresh &&
+			stranger_credible(e) && stranger_live(e, now);
 	}
 	spin_unlock_bh(&t->lock);
 	return found;
@@ -362,27 +442,6 @@ static bool newcomer_near(struct ipsecnat_net *in, __be32 peer, unsigned long t)
 }
 
 /*
- * Does @f spray SPIs near fresh stranger @s: more than LEARN_CHURN new
- * outbound SAs of late, no inbound SA bound since it was made, no IKE
- * near @s, and its last packet went on an SA that carried no other (real
- * SAs carry traffic)? Its new SAs pair with nothing (pair_time).
- */
-static bool sprays(struct ipsecnat_net *in, const struct ipsecnat_flow *f,
-		   const struct ipsecnat_stranger *s, unsigned long now)
-{
-	/* pairs with the release in ipsecnat_learn_out_created: no old count */
-	unsigned long since = smp_load_acquire(&f->churn_since);
-	const struct ipsecnat_sa *sa;
-
-	if (!s->fresh || READ_ONCE(f->learn_gen) || READ_ONCE(f->churn) <= LEARN_CHURN ||
-	    !time_in_range(now, since, since + LEARN_CHURN_WINDOW) || ike_recent(f, s, now))
-		return false;
-	sa = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, f->key.peer,
-				READ_ONCE(f->last_spi[IPSECNAT_OUT]));
-	return !sa || atomic64_read(&sa->packets) < 2;
-}
-
-/*
  * 3c's wait: @s is credible, and LEARN_SETTLE has passed since it and since
  * its pair (at @paired_at) started, so that another stranger of the pair's
  * would have shown up.
@@ -399,7 +458,7 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 				const struct ipsecnat_stranger *s,
 				struct ipsecnat_flow **res, enum ipsecnat_counter *why)
 {
-	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *ike, *spray = NULL;
+	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *ike;
 	unsigned int n = 0, npair = 0, walked = 0, nspray = 0;
 	unsigned long now = jiffies, paired_at = 0, tp;
 
@@ -410,7 +469,6 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 			continue;
 		if (sprays(in, f, s, now)) {
 			nspray++;
-			spray = f;
 			continue;
 		}
 		n++;
@@ -422,20 +480,24 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 			paired_at = tp;
 		}
 	}
-	/*
-	 * Sprayers are passed over when one other candidate is left and it
-	 * pairs, once settled (3c's wait); else they count as any candidate.
-	 */
-	if (nspray && n == 1 && npair == 1) {
-		*res = only;
-		*why = IPSECNAT_C_learned;
-		return pair_settled(s, paired_at, now) ? LEARN_BIND : LEARN_WAIT;
-	}
-	if (!n)
-		only = spray;
-	n += nspray;
+	/* a sprayer never wins by elimination: a forged SPI would bind to it */
 	if (!n)
 		return LEARN_AMBIGUOUS;
+	/*
+	 * An SA already in use (the table was lost) binds only as the one
+	 * such flowing: with several, the peer's own traffic starts each at
+	 * times that say nothing about which host asked, and their owners may
+	 * have no flow here yet (new hosts wait for their turn, rule 4).
+	 */
+	if (!s->fresh && in_use_elsewhere(t, s, now))
+		return LEARN_AMBIGUOUS;
+	/*
+	 * Sprayers are passed over when the one other candidate pairs with @s
+	 * (3b, 3c below); else they count as any candidate.
+	 */
+	if (nspray && n == 1 && npair == 1)
+		goto paired;
+	n += nspray;
 	/*
 	 * 3a. The owner may also be a host with no flow here yet, if one ran
 	 * IKE with the peer just then: the last candidate must show a new SA.
@@ -447,7 +509,10 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 		       IPSECNAT_C_rekey_peer : IPSECNAT_C_learned;
 		return stranger_credible(s) ? LEARN_BIND : LEARN_WAIT;
 	}
-	if (npair != 1 || pairs_elsewhere(t, pair, s, now))
+	if (npair != 1)
+		return LEARN_AMBIGUOUS;
+paired:
+	if (pairs_elsewhere(in, nspray ? slot : NULL, t, pair, s, now))
 		return LEARN_AMBIGUOUS;
 	*res = pair;
 	ike = READ_ONCE(slot->ike_turn.flow);	/* freed after RCU: see flow_put */
@@ -503,6 +568,24 @@ static void turn_answered(struct ipsecnat_turn *t, const struct ipsecnat_flow *f
 }
 
 /*
+ * Room for one more inbound SA learned without the host's own new SA (at
+ * most LEARN_UNCONFIRMED per flow per pending_timeout). Under the netns lock.
+ */
+static bool unconfirmed_room(struct ipsecnat_net *in, struct ipsecnat_flow *f,
+			     unsigned long now)
+{
+	if (!time_in_range(now, f->unconfirmed_since,
+			   f->unconfirmed_since + READ_ONCE(in->set.pending_timeout))) {
+		f->unconfirmed_since = now;
+		f->nr_unconfirmed = 0;
+	}
+	if (f->nr_unconfirmed < LEARN_UNCONFIRMED)
+		return true;
+	ipsecnat_count(in, IPSECNAT_C_cap_host);
+	return false;
+}
+
+/*
  * Bind stranger @s to flow @f by rule @why (takes the netns lock). A binding
  * that answers the flow's own new outbound SA ends its turns; any other is
  * unconfirmed, and a flow may have only a few of those at a time.
@@ -531,17 +614,9 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	    (slot->ike_turn.flow != f || !turn_live(&slot->ike_turn, now, LEARN_IKE_TURN)))
 		goto out;
 	answers = READ_ONCE(f->out_gen) > f->learn_gen;
-	if (!answers) {
-		if (!time_in_range(now, f->unconfirmed_since,
-				   f->unconfirmed_since + READ_ONCE(in->set.pending_timeout))) {
-			f->unconfirmed_since = now;
-			f->nr_unconfirmed = 0;
-		}
-		if (f->nr_unconfirmed >= LEARN_UNCONFIRMED) {
-			ipsecnat_count(in, IPSECNAT_C_cap_host);
-			ret = IPSECNAT_REFUSE;
-			goto out;
-		}
+	if (!answers && !unconfirmed_room(in, f, now)) {
+		ret = IPSECNAT_REFUSE;
+		goto out;
 	}
 	sa = ipsecnat_sa_new(in, f, IPSECNAT_IN, &key, s->ports.host ? &s->ports : NULL);
 	if (!sa) {
@@ -573,6 +648,26 @@ out:
 	return ret;
 }
 
+/*
+ * IKE SAs the peer (or a forward's client) started are pending until the
+ * host speaks on them (ipsecnat_learn_ike_confirmed), and live at most
+ * pending_timeout: a WAN sender forging the peer holds at most
+ * LEARN_UNCONFIRMED of a flow's at a time. Under the netns lock.
+ */
+static bool ike_unconfirmed_room(struct ipsecnat_net *in, const struct ipsecnat_flow *f)
+{
+	if (f->nr_ike_unconfirmed < LEARN_UNCONFIRMED)
+		return true;
+	ipsecnat_count(in, IPSECNAT_C_cap_host);
+	return false;
+}
+
+static void ike_unconfirmed(struct ipsecnat_flow *f, struct ipsecnat_sa *sa)
+{
+	WRITE_ONCE(sa->unconfirmed, true);
+	f->nr_ike_unconfirmed++;
+}
+
 /* Rule 5: a stranger where no inside host talks to the peer. */
 static enum ipsecnat_result forward_bind(struct ipsecnat_net *in, struct ipsecnat_fwd *fwd,
 					 enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
@@ -591,8 +686,13 @@ static enum ipsecnat_result forward_bind(struct ipsecnat_net *in, struct ipsecna
 	if (sa)
 		goto out;
 	slot = ipsecnat_slot_lookup(in, key->peer, key->pub);
-	if (slot && slot->nr_flows && ipsecnat_slot_only_flow(slot)->key.host != fwd->server)
-		goto out;	/* an inside host started talking to the peer meanwhile */
+	if (slot && slot->nr_flows) {
+		struct ipsecnat_flow *only = ipsecnat_slot_only_flow(slot);
+
+		/* inside hosts talk to the peer (or started to meanwhile) */
+		if (!only || only->key.host != fwd->server)
+			goto out;
+	}
 	f = ipsecnat_flow_get(in, fwd->server, key->peer, key->pub);
 	if (!f) {
 		ipsecnat_count(in, IPSECNAT_C_no_memory);
@@ -605,8 +705,12 @@ static enum ipsecnat_result forward_bind(struct ipsecnat_net *in, struct ipsecna
 		}
 		f->fwd_unanswered = true;
 		f->hostent->nr_fwd_unanswered++;
+	} else if (dir == IPSECNAT_IKE && !ike_unconfirmed_room(in, f)) {
+		goto release;	/* a known client's new IKE SAs: as in learn_ike */
 	}
 	sa = ipsecnat_sa_new(in, f, dir, key, ports);
+	if (sa && dir == IPSECNAT_IKE)
+		ike_unconfirmed(f, sa);
 	if (sa) {
 		if (dir == IPSECNAT_IN) {
 			WRITE_ONCE(f->learn_gen, sa->gen);
@@ -624,13 +728,14 @@ out:
 }
 
 /* The stranger table of @slot, made with its first stranger (NULL: no memory). */
-static struct ipsecnat_strangers *slot_strangers(struct ipsecnat_slot *slot)
+static struct ipsecnat_strangers *slot_strangers(struct ipsecnat_net *in,
+						 struct ipsecnat_slot *slot)
 {
 	struct ipsecnat_strangers *t = rcu_dereference(slot->strangers), *old;
 
 	if (t)
 		return t;
-	t = kzalloc(sizeof(*t), GFP_ATOMIC);
+	t = ipsecnat_zalloc(in, sizeof(*t));
 	if (!t)
 		return NULL;
 	spin_lock_init(&t->lock);
@@ -714,7 +819,7 @@ enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
 	slot = ipsecnat_slot_lookup(in, p->peer, p->pub);
 	if (!slot || !READ_ONCE(slot->nr_flows))
 		return learn_forward_esp(in, p, res);
-	t = slot_strangers(slot);
+	t = slot_strangers(in, slot);
 	r = note(in, t, p, &s);
 	if (r != IPSECNAT_OK)
 		return r;
@@ -789,10 +894,12 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 			ipsecnat_notify(in, IPSECNAT_EV_AMBIGUOUS, IPSECNAT_IKE, 0, peer, spi_i[0]);
 		goto out;
 	}
+	if (!ike_unconfirmed_room(in, f))
+		goto out;
 	sa = ipsecnat_sa_new(in, f, IPSECNAT_IKE, &key, ports);
 	if (!sa)
 		goto out;
-	ipsecnat_learn_ike_sa_new(f);
+	ike_unconfirmed(f, sa);
 	WRITE_ONCE(ipsecnat_ike(sa)->spi_r, spi_r);
 	ipsecnat_count(in, IPSECNAT_C_ike_learned);
 	ipsecnat_notify_sa(in, IPSECNAT_EV_REKEYED, sa);
@@ -1116,6 +1223,22 @@ void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f)
 {
 	turn_end(&f->slot->ike_turn, f);
 	WRITE_ONCE(f->ike_at, 0);
+}
+
+/*
+ * The inside host spoke on IKE SA @sa, which the peer (or a forward's
+ * client) started: the SA is its, and a new IKE SA of its (above).
+ */
+void ipsecnat_learn_ike_confirmed(struct ipsecnat_net *in, struct ipsecnat_sa *sa)
+{
+	spin_lock_bh(&in->lock);
+	/* sa_del clears the mark of an SA deleted meanwhile */
+	if (sa->unconfirmed && !sa->flow->dead) {
+		WRITE_ONCE(sa->unconfirmed, false);
+		sa->flow->nr_ike_unconfirmed--;
+		ipsecnat_learn_ike_sa_new(sa->flow);
+	}
+	spin_unlock_bh(&in->lock);
 }
 
 /*

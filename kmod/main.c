@@ -80,6 +80,7 @@ unsigned int ipsecnat_default_max_sas(void)
 }
 
 unsigned int ipsecnat_net_id __read_mostly;
+static bool module_loading;
 
 static int __net_init ipsecnat_net_init(struct net *net)
 {
@@ -87,6 +88,8 @@ static int __net_init ipsecnat_net_init(struct net *net)
 	int err;
 
 	in->net = net;
+	/* at module load, modprobe's cgroup is nobody's: no charging then */
+	in->memcg = module_loading ? NULL : get_mem_cgroup_from_mm(current->mm);
 	spin_lock_init(&in->lock);
 	ratelimit_state_init(&in->notify_rs, 5 * HZ, 10);
 	in->set.max_sas = READ_ONCE(max_sas);
@@ -99,8 +102,10 @@ static int __net_init ipsecnat_net_init(struct net *net)
 	INIT_DELAYED_WORK(&in->ike_release, ipsecnat_ike_release);
 
 	in->stats = alloc_percpu(struct ipsecnat_stats);
-	if (!in->stats)
-		return -ENOMEM;
+	if (!in->stats) {
+		err = -ENOMEM;
+		goto err_stats;
+	}
 	err = ipsecnat_tables_init(in);
 	if (err)
 		goto err_tables;
@@ -119,6 +124,8 @@ err_proc:
 	ipsecnat_tables_destroy(in);
 err_tables:
 	free_percpu(in->stats);
+err_stats:
+	mem_cgroup_put(in->memcg);
 	return err;
 }
 
@@ -139,6 +146,7 @@ static void __net_exit ipsecnat_net_exit(struct net *net)
 	ipsecnat_proc_exit(net);
 	ipsecnat_tables_destroy(in);
 	free_percpu(in->stats);
+	mem_cgroup_put(in->memcg);
 }
 
 static struct pernet_operations ipsecnat_net_ops = {
@@ -153,7 +161,9 @@ static int __init ipsecnat_init(void)
 {
 	int err;
 
+	module_loading = true;
 	err = register_pernet_subsys(&ipsecnat_net_ops);
+	module_loading = false;
 	if (err)
 		return err;
 	err = ipsecnat_genl_init();

@@ -580,7 +580,7 @@ static const struct genl_ops ipsecnat_genl_ops[] = {
 };
 
 static const struct genl_multicast_group ipsecnat_mcgrps[] = {
-	{ .name = IPSECNAT_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
+	{ .name = IPSECNAT_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct genl_family ipsecnat_genl __ro_after_init = {

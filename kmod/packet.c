@@ -21,6 +21,8 @@
 #include <net/xfrm.h>
 #include <net/checksum.h>
 #include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_helper.h>
+#include <net/netfilter/nf_conntrack_zones.h>
 #include <net/netfilter/nf_nat.h>
 #include <linux/netfilter/x_tables.h>
 #include "ipsecnat.h"
@@ -55,7 +57,8 @@ static int rewrite_addr(struct sk_buff *skb, bool src, __be32 addr)
 	field = src ? &iph->saddr : &iph->daddr;
 	if (udp) {
 		uh = (struct udphdr *)(skb->data + ip_hdrlen(skb));
-		if (uh->check) {
+		/* a GSO skb's partial pseudo-header sum may be 0 */
+		if (uh->check || skb->ip_summed == CHECKSUM_PARTIAL) {
 			inet_proto_csum_replace4(&uh->check, skb, *field, addr, true);
 			if (!uh->check)
 				uh->check = CSUM_MANGLED_0;
@@ -146,6 +149,23 @@ static int icmp_esp_rewrite(struct sk_buff *skb, const struct icmp_esp *q, bool 
 }
 
 /*
+ * A flowtable (nft "flow add", OpenWrt's offload) would forward a
+ * translated UDP flow's later packets past this module, untranslated: the
+ * fast path takes no entry with a helper extension, so give ours an empty
+ * one (before confirmation, the only time extensions can be added).
+ */
+static bool offload_barred(const struct nf_conn *ct)
+{
+	return nf_ct_protonum(ct) != IPPROTO_UDP || nfct_help(ct);
+}
+
+static void bar_offload(struct nf_conn *ct)
+{
+	if (!offload_barred(ct))
+		nf_ct_helper_ext_add(ct, GFP_ATOMIC);
+}
+
+/*
  * Keep MASQUERADE and SNAT rules off this conntrack entry: see top. An entry
  * NATed before the IPSECNAT rule existed has its reply tuple on the public
  * address, where inbound ESP translated to the inside host would no longer
@@ -161,10 +181,13 @@ static void ct_null_snat(struct sk_buff *skb)
 	if (!ct)
 		return;
 	if (nf_ct_is_confirmed(ct)) {
-		if (test_bit(IPS_SRC_NAT_BIT, &ct->status))
+		/* an entry inbound traffic made is barred in ipsecnat_prerouting_ct */
+		if (test_bit(IPS_SRC_NAT_BIT, &ct->status) ||
+		    (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL && !offload_barred(ct)))
 			nf_ct_kill(ct);
 		return;
 	}
+	bar_offload(ct);
 	/* unconfirmed and already NATed (an nft nat chain ran first): leave it */
 	if (nf_nat_initialized(ct, NF_NAT_MANIP_SRC))
 		return;
@@ -210,6 +233,8 @@ unsigned int ipsecnat_out_esp(struct ipsecnat_net *in, struct sk_buff *skb,
 
 	sa = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, peer, spi);
 	if (sa) {
+		if (host == sa->flow->pub)
+			return XT_CONTINUE;	/* an earlier IPSECNAT rule translated it */
 		if (sa->flow->key.host != host) {
 			ipsecnat_count(in, IPSECNAT_C_spi_conflict);
 			return NF_DROP;
@@ -274,6 +299,18 @@ static unsigned int outbound_icmp(struct ipsecnat_net *in, struct sk_buff *skb)
 	return NF_ACCEPT;
 }
 
+/*
+ * The module asks conntrack about flows in the default zone only: packets
+ * of other zones (CT zone rules) are left to conntrack's own NAT.
+ */
+static bool default_zone(const struct sk_buff *skb)
+{
+	enum ip_conntrack_info ctinfo;
+	const struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	return !ct || nf_ct_zone_id(nf_ct_zone(ct), IP_CT_DIR_ORIGINAL) == NF_CT_DEFAULT_ZONE_ID;
+}
+
 unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
 			       const struct xt_ipsecnat_tginfo *info,
 			       const struct net_device *out)
@@ -288,6 +325,18 @@ unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
 	if (!skb->skb_iif || (IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED) ||
 	    READ_ONCE(in->dying))
 		return XT_CONTINUE;
+	switch (ip_hdr(skb)->protocol) {
+	case IPPROTO_ESP:
+	case IPPROTO_ICMP:
+	case IPPROTO_UDP:
+		break;
+	default:
+		return XT_CONTINUE;
+	}
+	if (!default_zone(skb)) {
+		ipsecnat_count(in, IPSECNAT_C_foreign_zone);
+		return XT_CONTINUE;
+	}
 	switch (ip_hdr(skb)->protocol) {
 	case IPPROTO_ESP:
 		return outbound_esp(in, skb, info, out);
@@ -439,6 +488,34 @@ static unsigned int ipsecnat_prerouting(void *priv, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
+/*
+ * Inbound IKE or NAT-T that ipsecnat_prerouting translated to an inside
+ * host starts its conntrack entry here: bar it from a flowtable, as
+ * ct_null_snat does for entries outbound traffic starts.
+ */
+static unsigned int ipsecnat_prerouting_ct(void *priv, struct sk_buff *skb,
+					   const struct nf_hook_state *state)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(state->net);
+	const struct iphdr *iph = ip_hdr(skb);
+	enum ip_conntrack_info ctinfo;
+	const struct udphdr *uh;
+	struct udphdr _uh;
+	struct nf_conn *ct;
+
+	if (iph->protocol != IPPROTO_UDP || !atomic_read(&in->nr_sas))
+		return NF_ACCEPT;
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct || nf_ct_is_confirmed(ct) || offload_barred(ct))
+		return NF_ACCEPT;
+	uh = skb_header_pointer(skb, ip_hdrlen(skb), sizeof(_uh), &_uh);
+	if (!uh || (uh->dest != htons(IPSECNAT_IKE_PORT) && uh->dest != htons(IPSECNAT_NATT_PORT)))
+		return NF_ACCEPT;
+	if (ipsecnat_flow_lookup(in, iph->daddr, iph->saddr))
+		bar_offload(ct);
+	return NF_ACCEPT;
+}
+
 static const struct nf_hook_ops ipsecnat_hook_ops[] = {
 	{
 		/* after defragmentation, before raw and conntrack */
@@ -446,6 +523,13 @@ static const struct nf_hook_ops ipsecnat_hook_ops[] = {
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_PRE_ROUTING,
 		.priority = NF_IP_PRI_RAW - 10,
+	},
+	{
+		/* conntrack made the entry of what the hook above translated */
+		.hook = ipsecnat_prerouting_ct,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = NF_IP_PRI_CONNTRACK + 1,
 	},
 };
 

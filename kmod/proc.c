@@ -35,6 +35,7 @@ const char *const ipsecnat_counter_names[IPSECNAT_C_MAX] = {
 	[IPSECNAT_C_ike_paced] = "ike_paced",
 	[IPSECNAT_C_strangers_full] = "strangers_full",
 	[IPSECNAT_C_foreign_iface] = "foreign_iface",
+	[IPSECNAT_C_foreign_zone] = "foreign_zone",
 };
 
 void ipsecnat_stats_sum(struct ipsecnat_net *in, struct ipsecnat_stats *sum)

@@ -9,6 +9,8 @@
  * a learned SPI, a claim that changes hands), never for a known SA.
  */
 #include <linux/slab.h>
+#include <linux/sched/mm.h>
+#include <linux/error-injection.h>
 #include <linux/jhash.h>
 #include <net/netlink.h>
 #include <net/netfilter/nf_conntrack.h>
@@ -161,7 +163,8 @@ bool ipsecnat_sa_answered(const struct ipsecnat_sa *sa)
 
 /*
  * Pending: an outbound SA not answered yet, an IKE SA whose inside host
- * has not used a responder SPI yet, or an inbound SA a forward gave to a
+ * has not used a responder SPI yet (or, learned from the peer, not spoken
+ * on yet), or an inbound SA a forward gave to a
  * server that never answered. Pending SAs live pending_timeout.
  */
 bool ipsecnat_sa_pending(const struct ipsecnat_sa *sa)
@@ -172,10 +175,29 @@ bool ipsecnat_sa_pending(const struct ipsecnat_sa *sa)
 	case IPSECNAT_IN:
 		return READ_ONCE(sa->flow->fwd_unanswered) || !ipsecnat_in_confirmed(sa);
 	case IPSECNAT_IKE:
-		return !ipsecnat_ike_spi_r(sa) || READ_ONCE(sa->flow->fwd_unanswered);
+		return !ipsecnat_ike_spi_r(sa) || READ_ONCE(sa->unconfirmed) ||
+		       READ_ONCE(sa->flow->fwd_unanswered);
 	}
 	return false;
 }
+
+/*
+ * Table entries are made in softirq, where no task is there to charge:
+ * charge them to the memory cgroup of the namespace's maker, so that a
+ * container's gateway pays for its own table. Not GFP_ATOMIC: its reserve
+ * flag lets a charge pass the cgroup's limit; failures count no_memory.
+ */
+void *ipsecnat_zalloc(struct ipsecnat_net *in, size_t size)
+{
+	struct mem_cgroup *old = set_active_memcg(in->memcg);
+	void *p = kzalloc(size, GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT);
+
+	set_active_memcg(old);
+	return p;
+}
+
+/* the fault-injection test fails it at will (fail_function, debug kernel) */
+ALLOW_ERROR_INJECTION(ipsecnat_zalloc, NULL);
 
 static struct ipsecnat_host *host_get(struct ipsecnat_net *in, __be32 addr)
 {
@@ -184,7 +206,7 @@ static struct ipsecnat_host *host_get(struct ipsecnat_net *in, __be32 addr)
 	h = rhashtable_lookup(&in->hosts, &addr, host_params);
 	if (h)
 		return h;
-	h = kzalloc(sizeof(*h), GFP_ATOMIC);
+	h = ipsecnat_zalloc(in, sizeof(*h));
 	if (!h)
 		return NULL;
 	h->addr = addr;
@@ -210,7 +232,7 @@ static struct ipsecnat_slot *slot_get(struct ipsecnat_net *in, __be32 peer, __be
 	s = ipsecnat_slot_lookup(in, peer, pub);
 	if (s)
 		return s;
-	s = kzalloc(sizeof(*s), GFP_ATOMIC);
+	s = ipsecnat_zalloc(in, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->key.peer = peer;
@@ -290,7 +312,7 @@ static struct ipsecnat_flow *flow_create(struct ipsecnat_net *in, __be32 host, _
 	slot = slot_get(in, peer, pub);
 	if (!slot)
 		return NULL;
-	f = kzalloc(sizeof(*f), GFP_ATOMIC);
+	f = ipsecnat_zalloc(in, sizeof(*f));
 	if (!f)
 		goto err;
 	f->key.host = host;
@@ -394,8 +416,7 @@ struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flo
 		return NULL;
 	}
 	/* only IKE SAs carry a responder SPI: ESP SAs stay small */
-	sa = kzalloc(dir == IPSECNAT_IKE ? sizeof(struct ipsecnat_ike) : sizeof(*sa),
-		     GFP_ATOMIC);
+	sa = ipsecnat_zalloc(in, dir == IPSECNAT_IKE ? sizeof(struct ipsecnat_ike) : sizeof(*sa));
 	if (!sa)
 		goto nomem;
 	sa->key = *key;
@@ -445,6 +466,10 @@ static bool sa_del(struct ipsecnat_net *in, struct ipsecnat_sa *sa)
 	atomic_dec(&in->nr_sas);
 	f->nr_sas--;
 	h->nr_sas--;
+	if (sa->dir == IPSECNAT_IKE && sa->unconfirmed) {
+		f->nr_ike_unconfirmed--;
+		WRITE_ONCE(sa->unconfirmed, false);	/* counted out once */
+	}
 	kfree_rcu(sa, rcu);
 	flow_put(in, f);
 	host_put(in, h);
@@ -698,6 +723,9 @@ static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, co
 
 	if (sa->is_static)
 		return false;
+	/* traffic a WAN sender forges keeps no unconfirmed IKE SA alive */
+	if (sa->dir == IPSECNAT_IKE && READ_ONCE(sa->unconfirmed))
+		return time_after(jiffies, sa->created + READ_ONCE(in->set.pending_timeout));
 	/* jiffies now, not when the run began: the SA may have been used since */
 	if (ipsecnat_sa_pending(sa))
 		return time_after(jiffies, lastuse + READ_ONCE(in->set.pending_timeout));
@@ -716,6 +744,7 @@ static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, co
 }
 
 #define IPSECNAT_SWEEP_BATCH	1024
+#define IPSECNAT_SWEEP_PASSES	4
 
 /*
  * Remove one SA met by a walk (under RCU), counting it under @counter (none
@@ -748,10 +777,14 @@ static bool sweep_walk(struct ipsecnat_net *in, struct rhashtable_iter *iter,
 		       enum ipsecnat_counter counter, unsigned int *budget, unsigned int *n)
 {
 	struct ipsecnat_sa *sa;
-	bool done = false;
+	bool done = false, gone = false;
 
 	rhashtable_walk_start(iter);
-	while (*budget) {
+	/*
+	 * Never stop right after removing the SA the walk stands on: resumed
+	 * from an SA no longer there, it would skip that SA's bucket mates.
+	 */
+	while (*budget || gone) {
 		sa = rhashtable_walk_next(iter);
 		if (IS_ERR(sa) && PTR_ERR(sa) == -EAGAIN)
 			continue;	/* table resized: walk goes on */
@@ -759,8 +792,10 @@ static bool sweep_walk(struct ipsecnat_net *in, struct rhashtable_iter *iter,
 			done = true;
 			break;
 		}
-		(*budget)--;
-		if (match(in, sa, arg) && sweep_one(in, sa, counter))
+		if (*budget)
+			(*budget)--;
+		gone = match(in, sa, arg) && sweep_one(in, sa, counter);
+		if (gone)
 			(*n)++;
 	}
 	rhashtable_walk_stop(iter);
@@ -775,19 +810,28 @@ unsigned int ipsecnat_sweep(struct ipsecnat_net *in, ipsecnat_match_fn match,
 			    const void *arg, enum ipsecnat_counter counter)
 {
 	struct rhashtable_iter iter;
-	unsigned int n = 0, budget;
+	unsigned int n = 0, pass, passes = 0, budget;
 	bool done;
 	int dir;
 
-	for (dir = 0; dir < IPSECNAT_NR_DIRS; dir++) {
-		rhashtable_walk_enter(&in->sas[dir], &iter);
-		do {
-			budget = IPSECNAT_SWEEP_BATCH;
-			done = sweep_walk(in, &iter, match, arg, counter, &budget, &n);
-			cond_resched();
-		} while (!done);
-		rhashtable_walk_exit(&iter);
-	}
+	/*
+	 * SAs the packet path or GC removes under the walk may still make it
+	 * skip a few: walk again until a pass removes nothing (bounded:
+	 * traffic may make new SAs that match all along).
+	 */
+	do {
+		pass = 0;
+		for (dir = 0; dir < IPSECNAT_NR_DIRS; dir++) {
+			rhashtable_walk_enter(&in->sas[dir], &iter);
+			do {
+				budget = IPSECNAT_SWEEP_BATCH;
+				done = sweep_walk(in, &iter, match, arg, counter, &budget, &pass);
+				cond_resched();
+			} while (!done);
+			rhashtable_walk_exit(&iter);
+		}
+		n += pass;
+	} while (pass && ++passes < IPSECNAT_SWEEP_PASSES);
 	return n;
 }
 

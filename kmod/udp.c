@@ -237,6 +237,10 @@ static unsigned int out_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 
 	if (f)
 		sa = ipsecnat_ike_lookup(in, f->pub, peer, m->spi_i);
+	else if (ipsecnat_ike_lookup(in, host, peer, m->spi_i))
+		return XT_CONTINUE;	/* an earlier IPSECNAT rule translated it */
+	if (sa && sa->flow == f && READ_ONCE(sa->unconfirmed))
+		ipsecnat_learn_ike_confirmed(in, sa);
 	if (!sa || sa->flow != f) {
 		if (!ipsecnat_rule_pool(info, out, skb, &pool)) {
 			ipsecnat_count(in, IPSECNAT_C_no_address);

@@ -554,6 +554,21 @@ log_gw_counters() {
 	log "gateway counters: $(ip netns exec "$GW" cat /proc/net/ipsecnat 2>/dev/null | tr '\n' ' ')"
 }
 
+# a failure's evidence: who the gateway bound each SPI to, its ESP
+# conntrack entries, and which SPIs every endpoint had and received
+log_gw_evidence() {
+	local ns
+	log "gateway bindings:"
+	ip netns exec "$GW" cat /proc/net/ipsecnat_sas 2>/dev/null | sed 's/^/#   /'
+	log "gateway ESP conntrack entries:"
+	ip netns exec "$GW" conntrack -L -p 50 2>/dev/null | sed 's/^/#   /'
+	for ns in "${HOSTS[@]}" "${PEERS[@]}"; do
+		log "$(ns_name "$ns"): XfrmInNoStates=$(xfrm_stat "$ns" XfrmInNoStates)"
+		ip -n "$ns" -s xfrm state 2>/dev/null |
+			awk '/^src/ { s = $2 " > " $4 } /proto esp spi/ { sp = $4 } /lifetime current:/ { getline; print "#   " s " spi " sp " " $1 " " $2 }'
+	done
+}
+
 # extra_ns VAR wan|lan ADDR: one more namespace VAR with ADDR/24 on the
 # router's br0 (wan, beside the peers) or the gateway's br0 (lan, beside the
 # hosts), default route via that bridge: a sender of forged traffic

@@ -25,15 +25,7 @@ cleanup_extra() {
 	local ns
 	[ -z "${GW:-}" ] || log_gw_counters
 	if [ "$EXIT_RC" != 0 ] && [ -n "${GW:-}" ]; then
-		# a failure's evidence: who the gateway bound each SPI to, and
-		# which SPIs every endpoint had and received
-		log "gateway bindings:"
-		ip netns exec "$GW" cat /proc/net/ipsecnat_sas 2>/dev/null | sed 's/^/#   /'
-		for ns in "${HOSTS[@]}" "${PEERS[@]}"; do
-			log "$(ns_name "$ns"): XfrmInNoStates=$(xfrm_stat "$ns" XfrmInNoStates)"
-			ip -n "$ns" -s xfrm state 2>/dev/null |
-				awk '/^src/ { s = $2 " > " $4 } /proto esp spi/ { sp = $4 } /lifetime current:/ { getline; print "#   " s " spi " sp " " $1 " " $2 }'
-		done
+		log_gw_evidence
 		for ns in "${PEERS[@]}"; do
 			log "$(ns_name "$ns"): IKE from remapped ports dropped: $(peer_dropped "$ns")"
 		done

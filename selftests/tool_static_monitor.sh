@@ -18,6 +18,11 @@ ip netns exec "$GW" ipsecnat monitor >"/tmp/mon.$$" 2>&1 &
 BG_PIDS+=($!)
 cleanup_extra() { rm -f "/tmp/mon.$$" "/tmp/export.$$" "/tmp/export2.$$"; }
 
+log "events name hosts, peers and SPIs: only CAP_NET_ADMIN may listen"
+out=$(ip netns exec "$GW" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	timeout 2 ipsecnat monitor 2>&1)
+echo "$out" | grep -q 'need CAP_NET_ADMIN' || fail "an unprivileged user joined the event group: $out"
+
 tunnel_add 1 1
 tunnel_add 2 1
 busywait 15000 tunnel_ping 2 1 || fail "host 2 tunnel"

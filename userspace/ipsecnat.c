@@ -705,6 +705,7 @@ static const char *const stat_names[IPSECNAT_STAT_MAX + 1] = {
 	[IPSECNAT_STAT_IKE_PACED] = "ike_paced",
 	[IPSECNAT_STAT_STRANGERS_FULL] = "strangers_full",
 	[IPSECNAT_STAT_FOREIGN_IFACE] = "foreign_iface",
+	[IPSECNAT_STAT_FOREIGN_ZONE] = "foreign_zone",
 };
 
 static const char *const setting_names[IPSECNAT_SET_MAX + 1] = {
