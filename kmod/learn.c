@@ -298,16 +298,19 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 {
 	unsigned long from = s->first - LEARN_PAIR, to = s->first + LEARN_LATE;
 	unsigned long fresh = READ_ONCE(f->fresh_at), ike = READ_ONCE(f->ike_at);
+	bool churns = READ_ONCE(f->churn) > LEARN_CHURN;
 
 	/*
 	 * An SA already in use (after the table was lost, or a peer the
 	 * gateway never saw start it) pairs only as the answer to a new
-	 * host's first SA, which came just before it.
+	 * host's first SA, which came just before it. A flow that churns
+	 * SPIs has a "first SA" before every stranger: never.
 	 */
 	if (!s->fresh)
-		return !READ_ONCE(f->learn_gen) && seen_within(fresh, from, s->first) ? fresh : 0;
+		return !churns && !READ_ONCE(f->learn_gen) && seen_within(fresh, from, s->first) ?
+		       fresh : 0;
 	/* a new SA first used after an exchange that came after @s is that one's */
-	if (READ_ONCE(f->churn) <= LEARN_CHURN && seen_within(fresh, from, to) &&
+	if (!churns && seen_within(fresh, from, to) &&
 	    !(exchange_after(f, s, now) && seen_within(fresh, READ_ONCE(f->ike_out_first), now)))
 		return fresh;
 	return ike_recent(f, s, now) ? ike : 0;
