@@ -10,6 +10,7 @@
 # make check KERNEL=debug     the same on a KASAN/kmemleak/lockdep/UBSAN kernel
 #                 built once from linux-source-6.1 (scripts/debug-kernel;
 #                 make deps KERNELS=debug first)
+# make check-debug            the sanitizer subset (DEBUG_T) on that kernel
 # make demo       boot the VM and show the problem and the fix
 # make vm         interactive guest shell with the module loaded
 # make bench      benchmark (bench/results/)
@@ -59,6 +60,11 @@ deps:
 check: $(CHECK_DEPS)
 	scripts/vm check $(T)
 
+# stress, faults, fuzzing and the main paths: about 20 minutes under TCG
+DEBUG_T ?= module_load,esp_two_hosts,fault_alloc,stress_control,tool_ipsecnat,esp_malformed,esp_memcg,ike_flowtable
+check-debug:
+	$(MAKE) check KERNEL=debug T=$(DEBUG_T)
+
 demo: all
 	scripts/vm demo
 
@@ -87,4 +93,4 @@ clean:
 	# keeps build/libreswan and build/sid, which make deps made
 	find build -mindepth 1 -maxdepth 1 ! -name libreswan ! -name sid -exec rm -rf {} + 2>/dev/null || true
 
-.PHONY: all module userspace deps check demo vm bench lint dkms-check sid-build install uninstall clean
+.PHONY: all module userspace deps check check-debug demo vm bench lint dkms-check sid-build install uninstall clean

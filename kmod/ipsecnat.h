@@ -201,6 +201,7 @@ struct ipsecnat_slot {
 	struct ipsecnat_flow *ike_last;
 	unsigned long ike_last_at;
 	bool ike_last_many;		/* another flow's came within pending_window */
+	unsigned long held_back_at;	/* a new host's first SA last waited for its turn */
 	/* allocated with the slot's first stranger: most slots never see one */
 	struct ipsecnat_strangers __rcu *strangers;
 	struct rcu_head rcu;

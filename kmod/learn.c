@@ -90,6 +90,7 @@
 #define LEARN_RECHECK	(HZ / 50)	/* a held stranger is judged at most this often */
 #define LEARN_WALK_MAX	256		/* flows judged per stranger, at most */
 #define STRANGER_TTL	(2 * HZ)	/* a silent stranger is forgotten */
+#define STRANGER_QUIET	(5 * HZ)	/* ... and no longer holds another's pair */
 #define STRANGER_KEEP	HZ		/* a new SA's first packet waits this long for a second */
 #define STRANGER_FRESH	8		/* a new SA's first sequence numbers */
 #define STRANGER_STEP	64		/* a live SA's next packet is at most this far ahead */
@@ -357,7 +358,8 @@ static bool others_pair(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 }
 
 /*
- * Does @f pair with any live credible stranger of @t but @s? With @slot (sprayers
+ * Does @f pair with any credible stranger of @t but @s heard of late
+ * (STRANGER_QUIET: a held SPI's traffic may back off)? With @slot (sprayers
  * were passed over for @s), a stranger another candidate pairs with too is
  * not @f's evidence: hosts switching in a row would hold each other for good.
  * Copies first: others_pair must not run under the stranger lock.
@@ -375,7 +377,7 @@ static bool pairs_elsewhere(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 		e = t->s[i];
 		spin_unlock_bh(&t->lock);
 		found = e.spi && (e.spi != s->spi || e.peer != s->peer) &&
-			stranger_credible(&e) && stranger_live(&e, now) &&
+			stranger_credible(&e) && time_before(now, e.last + STRANGER_QUIET) &&
 			pair_time(f, &e, now) && !excluded(f, &e, now) &&
 			!(slot && others_pair(in, slot, f, &e, now));
 	}
@@ -398,7 +400,7 @@ static bool in_use_elsewhere(struct ipsecnat_strangers *t, const struct ipsecnat
 	for (i = 0; i < IPSECNAT_STRANGERS && !found; i++) {
 		e = &t->s[i];
 		found = e->spi && (e->spi != s->spi || e->peer != s->peer) && !e->fresh &&
-			stranger_credible(e) && stranger_live(e, now);
+			!e->local && stranger_credible(e) && stranger_live(e, now);
 	}
 	spin_unlock_bh(&t->lock);
 	return found;
@@ -490,9 +492,13 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 	 * An SA already in use (the table was lost) binds only as the one
 	 * such flowing: with several, the peer's own traffic starts each at
 	 * times that say nothing about which host asked, and their owners may
-	 * have no flow here yet (new hosts wait for their turn, rule 4).
+	 * have no flow here yet: nor while a new host waits for its turn
+	 * (rule 4), even if only one such SPI flows (the turn's host may send
+	 * only).
 	 */
-	if (!s->fresh && in_use_elsewhere(t, s, now))
+	if (!s->fresh && (in_use_elsewhere(t, s, now) ||
+			  seen_within(READ_ONCE(slot->held_back_at),
+				      s->first - READ_ONCE(in->set.pending_window), now)))
 		return LEARN_AMBIGUOUS;
 	/*
 	 * Sprayers are passed over when the one other candidate pairs with @s

@@ -543,6 +543,7 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 	if (!f)
 		goto out;
 	if (!ipsecnat_learn_out_allowed(in, f)) {
+		WRITE_ONCE(f->slot->held_back_at, jiffies ?: 1);
 		ipsecnat_count(in, IPSECNAT_C_held_back);
 		if (ipsecnat_notify_ratelimit(in))
 			ipsecnat_notify(in, IPSECNAT_EV_HELD, IPSECNAT_OUT, host, peer, spi);
