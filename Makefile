@@ -61,7 +61,7 @@ check: $(CHECK_DEPS)
 	scripts/vm check $(T)
 
 # stress, faults, fuzzing and the main paths: about 20 minutes under TCG
-DEBUG_T ?= module_load,esp_two_hosts,fault_alloc,stress_control,tool_ipsecnat,esp_malformed,esp_memcg,ike_flowtable
+DEBUG_T ?= module_load,esp_two_hosts,fault_alloc,stress_control,fuzz_wan,tool_ipsecnat,esp_malformed,esp_memcg,ike_flowtable
 check-debug:
 	$(MAKE) check KERNEL=debug T=$(DEBUG_T)
 

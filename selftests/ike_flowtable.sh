@@ -14,10 +14,7 @@ require_cmd iptables nft conntrack ping python3
 require_strongswan
 
 N=2
-load_module
-topo_init $N 1
-gw_masquerade
-gw_ipsecnat --preserve-ike --preserve-natt
+gw_preserving $N 1
 insist_on_ike_ports "${PEERS[1]}"
 ip netns exec "$GW" nft -f - <<'EOF' || fail "flowtable"
 table inet fastpath {

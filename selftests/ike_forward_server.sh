@@ -12,10 +12,7 @@ source "$(dirname "$0")/lib_ike.sh"
 require_cmd iptables conntrack ping python3
 require_strongswan
 
-load_module
-topo_init 1 2
-gw_masquerade
-gw_ipsecnat --preserve-ike --preserve-natt
+gw_preserving 1 2
 SRV=$(host_addr 1)
 swan_responder "${HOSTS[1]}" server "$(host_inner 1)/32" 10.2.0.0/16
 for j in 1 2; do

@@ -10,10 +10,7 @@ require_cmd iptables conntrack ping
 require_strongswan
 
 N=2
-load_module
-topo_init $N 1
-gw_masquerade
-gw_ipsecnat --preserve-ike --preserve-natt
+gw_preserving $N 1
 swan_peer 1
 for ((i = 1; i <= N; i++)); do
 	swan_host "$i" 1

@@ -246,6 +246,15 @@ peer_has_ike_sas() {
 
 # insist_on_ike_ports NS: a legacy peer that takes IKE and NAT-T only from
 # source ports 500 and 4500
+# gw_preserving NHOSTS NPEERS: module, topology, MASQUERADE and an IPSECNAT
+# rule that preserves IKE and NAT-T ports
+gw_preserving() {
+	load_module
+	topo_init "$1" "$2"
+	gw_masquerade
+	gw_ipsecnat --preserve-ike --preserve-natt
+}
+
 insist_on_ike_ports() {
 	ip netns exec "$1" iptables -A INPUT -p udp -m multiport --dports 500,4500 \
 		-m multiport ! --sports 500,4500 -j DROP || fail "peer port rule"
