@@ -80,6 +80,7 @@ struct ipsecnat_settings {
 struct ipsecnat_slot;
 struct ipsecnat_host;
 
+#define IPSECNAT_ESP_FRESH	8	/* a new SA's first sequence numbers */
 #define IPSECNAT_IKE_PORT	500
 #define IPSECNAT_NATT_PORT	4500
 
@@ -123,6 +124,7 @@ struct ipsecnat_flow {
 	unsigned int nr_sas;
 	bool dead;			/* unhashed, freed after RCU; under the lock */
 	bool in_unpaired;		/* it came first, without a claim; under the lock */
+	bool known_out;			/* sent on an SA in use before: no new host */
 	bool fwd_unanswered;		/* made by a forward, the server never sent */
 	bool out_owed;			/* its newest outbound SA needs an inbound one after it */
 	bool ike_prev_settled;		/* none was owed when its IKE burst began */
@@ -397,7 +399,7 @@ struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flo
 
 enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host,
 					    __be32 peer, __be32 spi,
-					    const struct ipsecnat_ports *ports,
+					    const struct ipsecnat_ports *ports, bool in_use,
 					    const struct ipsecnat_pool *pool,
 					    struct ipsecnat_sa **res);
 enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 host,
@@ -430,7 +432,7 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 					const __be32 *spi_i, u64 spi_r,
 					const struct ipsecnat_ports *ports,
 					struct ipsecnat_sa **res);
-bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f);
+bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool in_use);
 void ipsecnat_learn_out_created(struct ipsecnat_flow *f);
 enum ipsecnat_ike_verdict {
 	IPSECNAT_IKE_PASS,

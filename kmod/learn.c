@@ -92,7 +92,6 @@
 #define STRANGER_TTL	(2 * HZ)	/* a silent stranger is forgotten */
 #define STRANGER_QUIET	(5 * HZ)	/* ... and no longer holds another's pair */
 #define STRANGER_KEEP	HZ		/* a new SA's first packet waits this long for a second */
-#define STRANGER_FRESH	8		/* a new SA's first sequence numbers */
 #define STRANGER_STEP	64		/* a live SA's next packet is at most this far ahead */
 
 /* Is jiffies value @t, 0 for never, within [@from, @to]? */
@@ -173,7 +172,7 @@ static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_es
 	e->spi = p->spi;
 	e->seq = p->seq;
 	e->pkts = 1;
-	e->fresh = p->seq && p->seq <= STRANGER_FRESH;
+	e->fresh = p->seq && p->seq <= IPSECNAT_ESP_FRESH;
 	if (p->ports)
 		e->ports = *p->ports;
 	e->first = now;
@@ -516,7 +515,13 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 		/* a rekey by the peer of the only host here, or plain elimination */
 		*why = READ_ONCE(slot->nr_flows) == 1 && READ_ONCE(only->learn_gen) ?
 		       IPSECNAT_C_rekey_peer : IPSECNAT_C_learned;
-		return stranger_credible(s) ? LEARN_BIND : LEARN_WAIT;
+		/*
+		 * An SA in use waits a second: the other SPIs a lost table
+		 * hides show up by then, and its owner's flow with them.
+		 */
+		return stranger_credible(s) &&
+		       (s->fresh || !time_before(now, s->first + LEARN_PAIR)) ?
+		       LEARN_BIND : LEARN_WAIT;
 	}
 	if (npair != 1)
 		return LEARN_AMBIGUOUS;
@@ -927,10 +932,17 @@ out:
  * peer's first answers come one host at a time. A flow's rekeys never wait:
  * holding them would hide the evidence that tells rekeys apart.
  */
-bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool in_use)
 {
 	lockdep_assert_held(&in->lock);
-	if (f->in_unpaired || f->learn_gen)
+	/*
+	 * A host sending on an SA in use before the gateway saw it is no new
+	 * host: the table was lost, and its rekeys are the evidence that
+	 * rebinds it (rule 3c); holding them would strand it.
+	 */
+	if (in_use)
+		f->known_out = true;
+	if (f->in_unpaired || f->learn_gen || f->known_out)
 		return true;
 	return turn_take(&f->slot->out_turn, f, jiffies, READ_ONCE(in->set.pending_window));
 }

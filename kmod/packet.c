@@ -217,6 +217,17 @@ bool ipsecnat_in_pool(const struct ipsecnat_pool *pool, __be32 addr)
 	return ntohl(addr) >= ntohl(pool->min_addr) && ntohl(addr) <= ntohl(pool->max_addr);
 }
 
+/* Was outbound ESP's SA in use before (sequence number past a new SA's first)? */
+static bool esp_in_use(const struct sk_buff *skb, const struct ipsecnat_ports *ports)
+{
+	unsigned int off = ip_hdrlen(skb) + (ports ? sizeof(struct udphdr) : 0);
+	const struct ip_esp_hdr *esph;
+	struct ip_esp_hdr _esph;
+
+	esph = skb_header_pointer(skb, off, sizeof(_esph), &_esph);
+	return esph && ntohl(esph->seq_no) > IPSECNAT_ESP_FRESH;
+}
+
 /*
  * Outbound ESP SA @spi, plain or in UDP (@ports): translate it, creating
  * its SA under the claim rules if new.
@@ -248,7 +259,8 @@ unsigned int ipsecnat_out_esp(struct ipsecnat_net *in, struct sk_buff *skb,
 			return XT_CONTINUE;
 		if (ports && ipsecnat_port_in_use(in, skb, &pool))
 			return XT_CONTINUE;
-		if (ipsecnat_sa_create_out(in, host, peer, spi, ports, &pool, &sa) !=
+		if (ipsecnat_sa_create_out(in, host, peer, spi, ports, esp_in_use(skb, ports),
+					   &pool, &sa) !=
 		    IPSECNAT_OK)
 			return NF_DROP;
 	}

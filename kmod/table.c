@@ -514,12 +514,13 @@ struct ipsecnat_flow *ipsecnat_flow_for_out(struct ipsecnat_net *in, __be32 host
 
 /*
  * First outbound packet of ESP SA (peer, spi) from @host; @ports are its UDP
- * ports when encapsulated (NAT-T), else NULL. On IPSECNAT_OK *res is the SA
+ * ports when encapsulated (NAT-T), else NULL; @in_use if its sequence
+ * number shows the SA was in use before the gateway saw it. On IPSECNAT_OK *res is the SA
  * to translate with. Runs in softirq context.
  */
 enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host,
 					    __be32 peer, __be32 spi,
-					    const struct ipsecnat_ports *ports,
+					    const struct ipsecnat_ports *ports, bool in_use,
 					    const struct ipsecnat_pool *pool,
 					    struct ipsecnat_sa **res)
 {
@@ -542,7 +543,7 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 	f = ipsecnat_flow_for_out(in, host, peer, pool);
 	if (!f)
 		goto out;
-	if (!ipsecnat_learn_out_allowed(in, f)) {
+	if (!ipsecnat_learn_out_allowed(in, f, in_use)) {
 		WRITE_ONCE(f->slot->held_back_at, jiffies ?: 1);
 		ipsecnat_count(in, IPSECNAT_C_held_back);
 		if (ipsecnat_notify_ratelimit(in))
