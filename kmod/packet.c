@@ -328,6 +328,7 @@ unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
 			       const struct net_device *out)
 {
 	struct ipsecnat_net *in = ipsecnat_pernet(net);
+	u8 proto;
 
 	/*
 	 * The gateway's own IPsec is not ours: locally made packets (no input
@@ -337,19 +338,14 @@ unsigned int ipsecnat_outbound(struct net *net, struct sk_buff *skb,
 	if (!skb->skb_iif || (IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED) ||
 	    READ_ONCE(in->dying))
 		return XT_CONTINUE;
-	switch (ip_hdr(skb)->protocol) {
-	case IPPROTO_ESP:
-	case IPPROTO_ICMP:
-	case IPPROTO_UDP:
-		break;
-	default:
+	proto = ip_hdr(skb)->protocol;
+	if (proto != IPPROTO_ESP && proto != IPPROTO_ICMP && proto != IPPROTO_UDP)
 		return XT_CONTINUE;
-	}
 	if (!default_zone(skb)) {
 		ipsecnat_count(in, IPSECNAT_C_foreign_zone);
 		return XT_CONTINUE;
 	}
-	switch (ip_hdr(skb)->protocol) {
+	switch (proto) {
 	case IPPROTO_ESP:
 		return outbound_esp(in, skb, info, out);
 	case IPPROTO_ICMP:
