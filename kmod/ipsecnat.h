@@ -140,6 +140,7 @@ struct ipsecnat_flow {
 	unsigned long multi_until;	/* uses several SAs at once until then, 0: no */
 	unsigned int churn;		/* new outbound SAs made ... */
 	unsigned long churn_since;	/* ... since then; written under the lock */
+	unsigned int churn_prev;	/* ... in the window before that one */
 	unsigned int nr_ike_unconfirmed;	/* IKE SAs the host has not spoken on */
 	unsigned int nr_unconfirmed;	/* unconfirmed inbound SAs learned ... */
 	unsigned long unconfirmed_since;	/* ... since then; under the lock */

@@ -29,7 +29,12 @@
  *  3. Bind when the owner is certain:
  *     a. a credible stranger has one candidate left, and no inside host
  *        without a flow here ran IKE with the peer just then (else the
- *        candidate must also have started a new SA near it);
+ *        candidate must also have started a new SA near it). If that
+ *        candidate started no new SA near it, a second passes first (the
+ *        others show they still receive) and the candidate's own inbound
+ *        must have been live just before (a forged SPI must not bind to a
+ *        host whose traffic paused); if it did, it pairs with no other
+ *        credible stranger (one of the two may be forged);
  *     b. a credible fresh stranger is the only one that started during the
  *        slot's IKE turn, and the turn's flow is the only candidate that
  *        started anything near it: no other flow may run a child-creating
@@ -290,6 +295,20 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
 }
 
 /*
+ * Does @f churn SPIs: more than LEARN_CHURN new outbound SAs in the current
+ * LEARN_CHURN_WINDOW and the one before? Two windows, so that a sprayer does
+ * not look new each time a window starts.
+ */
+static bool churns(const struct ipsecnat_flow *f, unsigned long now)
+{
+	/* pairs with the release in ipsecnat_learn_out_created: no old count */
+	unsigned long since = smp_load_acquire(&f->churn_since);
+
+	return time_in_range(now, since, since + LEARN_CHURN_WINDOW) &&
+	       READ_ONCE(f->churn) + READ_ONCE(f->churn_prev) > LEARN_CHURN;
+}
+
+/*
  * When @f started a new outbound SA or an IKE exchange shortly before @s or
  * shortly after (its host switching late); 0 if it did not.
  */
@@ -298,7 +317,7 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 {
 	unsigned long from = s->first - LEARN_PAIR, to = s->first + LEARN_LATE;
 	unsigned long fresh = READ_ONCE(f->fresh_at), ike = READ_ONCE(f->ike_at);
-	bool churns = READ_ONCE(f->churn) > LEARN_CHURN;
+	bool churning = churns(f, now);
 
 	/*
 	 * An SA already in use (after the table was lost, or a peer the
@@ -307,10 +326,10 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 	 * SPIs has a "first SA" before every stranger: never.
 	 */
 	if (!s->fresh)
-		return !churns && !READ_ONCE(f->learn_gen) && seen_within(fresh, from, s->first) ?
+		return !churning && !READ_ONCE(f->learn_gen) && seen_within(fresh, from, s->first) ?
 		       fresh : 0;
 	/* a new SA first used after an exchange that came after @s is that one's */
-	if (!churns && seen_within(fresh, from, to) &&
+	if (!churning && seen_within(fresh, from, to) &&
 	    !(exchange_after(f, s, now) && seen_within(fresh, READ_ONCE(f->ike_out_first), now)))
 		return fresh;
 	return ike_recent(f, s, now) ? ike : 0;
@@ -325,12 +344,9 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 static bool sprays(struct ipsecnat_net *in, const struct ipsecnat_flow *f,
 		   const struct ipsecnat_stranger *s, unsigned long now)
 {
-	/* pairs with the release in ipsecnat_learn_out_created: no old count */
-	unsigned long since = smp_load_acquire(&f->churn_since);
 	const struct ipsecnat_sa *sa;
 
-	if (!s->fresh || READ_ONCE(f->learn_gen) || READ_ONCE(f->churn) <= LEARN_CHURN ||
-	    !time_in_range(now, since, since + LEARN_CHURN_WINDOW) || ike_recent(f, s, now))
+	if (!s->fresh || READ_ONCE(f->learn_gen) || !churns(f, now) || ike_recent(f, s, now))
 		return false;
 	sa = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, f->key.peer,
 				READ_ONCE(f->last_spi[IPSECNAT_OUT]));
@@ -457,6 +473,23 @@ static bool pair_settled(const struct ipsecnat_stranger *s, unsigned long paired
 	       !time_before(now, paired_at + LEARN_SETTLE);
 }
 
+/*
+ * 3a by elimination alone: a second has passed since @s started, so the
+ * other flows' traffic has shown they still receive (and, for an SA in
+ * use, the other SPIs a lost table hides have shown up, and their owners'
+ * flows with them). A peer's new SA must also have replaced a live one:
+ * @f's inbound went quiet when @s started, if @f has ever received; else a
+ * SPI forged from the WAN would bind to a host whose traffic paused.
+ */
+static bool eliminated(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
+		       unsigned long now)
+{
+	if (time_before(now, s->first + LEARN_PAIR))
+		return false;
+	return !s->fresh || !READ_ONCE(f->learn_gen) ||
+	       seen_within(READ_ONCE(f->in_last), s->first - LEARN_LATE, now);
+}
+
 static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 				struct ipsecnat_strangers *t,
 				const struct ipsecnat_stranger *s,
@@ -511,16 +544,15 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 	 * IKE with the peer just then: the last candidate must show a new SA.
 	 */
 	if (n == 1 && (npair == 1 || !newcomer_near(in, s->peer, s->first))) {
+		/* its host started SAs for two strangers: one may be forged */
+		if (npair == 1 && pairs_elsewhere(in, NULL, t, only, s, now))
+			return LEARN_AMBIGUOUS;
 		*res = only;
 		/* a rekey by the peer of the only host here, or plain elimination */
 		*why = READ_ONCE(slot->nr_flows) == 1 && READ_ONCE(only->learn_gen) ?
 		       IPSECNAT_C_rekey_peer : IPSECNAT_C_learned;
-		/*
-		 * An SA in use waits a second: the other SPIs a lost table
-		 * hides show up by then, and its owner's flow with them.
-		 */
 		return stranger_credible(s) &&
-		       (s->fresh || !time_before(now, s->first + LEARN_PAIR)) ?
+		       ((s->fresh && npair == 1) || eliminated(only, s, now)) ?
 		       LEARN_BIND : LEARN_WAIT;
 	}
 	if (npair != 1)
@@ -956,6 +988,10 @@ void ipsecnat_learn_out_created(struct ipsecnat_flow *f)
 	unsigned long now = jiffies;
 
 	if (!time_in_range(now, f->churn_since, f->churn_since + LEARN_CHURN_WINDOW)) {
+		/* the window that ended counts on while it is the one just before */
+		WRITE_ONCE(f->churn_prev, time_in_range(now, f->churn_since,
+							f->churn_since + 2 * LEARN_CHURN_WINDOW) ?
+					  f->churn : 0);
 		WRITE_ONCE(f->churn, 0);
 		/* a lockless reader of the new window sees the count reset */
 		smp_store_release(&f->churn_since, now);

@@ -3,7 +3,8 @@
 # Forged SPIs: while FORGED_HOSTS (4) hosts rekey with peer 1 (one alone
 # peer first, one alone host first, then all one after another, mixed;
 # same-instant static rekeys are ambiguous: esp_rekey_storm.sh), a forger sends
-# ESP with a random SPI in every packet, 250 a second, to the public address
+# ESP with a random SPI in every packet (sequence number 1: each looks like
+# a new SA's first packet), 250 a second, to the public address
 # with peer 1's address as source: first from the WAN (a namespace beside
 # the peer), then from the LAN (a namespace beside the hosts; the gateway
 # must not learn from the LAN). Every host carries traffic both ways on its
@@ -28,7 +29,7 @@ for side in wan lan; do
 	[ $side = lan ] && ns=$FLAN
 	c0=$(ip netns exec "$GW" cat /proc/net/ipsecnat | tr '\n' ' ')
 	tx0=$(tx_packets "$ns")
-	esp_spray "$ns" "$PUB" --src "$(peer_addr 1)" --count 0 --rate $RATE
+	esp_spray "$ns" "$PUB" --src "$(peer_addr 1)" --count 0 --rate $RATE --per-spi 1
 	spraying() { [ $(($(tx_packets "$ns") - tx0)) -ge $RATE ]; }
 	busywait 10000 spraying || fail "the $side forger does not send"
 	storm_round "$side spray, host 1 alone, peer first" batch peer 1
@@ -43,6 +44,24 @@ for side in wan lan; do
 	[ "$sas" -le $((legit + SLACK)) ] ||
 		STORM_BAD+=" $side spray: $sas SAs on the gateway, more than $legit legitimate + $SLACK;"
 done
+
+# Credible forgeries: 4 packets on each random SPI, sequence numbers 1-4
+# (a new SA to the gateway), CREDIBLE_SECS (8) during steady pings. Each
+# has one candidate left whenever all hosts but one just received: none
+# may bind by that elimination. Rekeys meanwhile may wait (README, Limits).
+ns=$FWAN
+tx0=$(tx_packets "$ns")
+esp_spray "$FWAN" "$PUB" --src "$(peer_addr 1)" --count 0 --rate $RATE --per-spi 4
+busywait 10000 spraying || fail "the credible forger does not send"
+sleep "${CREDIBLE_SECS:-8}"
+kill "$SPRAY_PID"
+wait "$SPRAY_PID"
+log "credible forged SPIs: learned $(ipsecnat_counter learned), ambiguous $(ipsecnat_counter ambiguous)"
+check_no_misdelivery
+
+# one SPI forged beside a peer-first rekey, without a sprayer inside
+forged_round 1
+forged_round 3
 for i in "${hosts[@]}"; do
 	tunnel_ping "$i" 1 3 || STORM_BAD+=" host $i: pings lost at the end;"
 done

@@ -27,7 +27,7 @@ extra_ns FWAN wan "$PEER_PREFIX.200"
 cleanup_extra() { log_gw_counters; }
 
 ip netns exec "$FWAN" python3 "$(dirname "$0")/tools/wanfuzz.py" "$PUB" \
-	--src "$(peer_addr 1)" --count "$COUNT" --rate 2000 --seed "$RANDOM" ||
+	--src "$(peer_addr 1)" --count "$COUNT" --rate 2000 --seed "${FUZZ_SEED:-$RANDOM}" ||
 	fail "wanfuzz failed"
 for i in "${hosts[@]}"; do
 	busywait 15000 tunnel_ping "$i" 1 || fail "host $i: no ping through its tunnel after the fuzzing"

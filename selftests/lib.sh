@@ -336,6 +336,34 @@ storm_round() {
 	[ ${#LATE[@]} -eq 0 ] || STORM_BAD+=" $what: hosts ${LATE[*]} not rebound within 15 s;"
 }
 
+# forged_round I: host I rekeys peer first; 0.2 s after the peer switched a
+# WAN sender in namespace FWAN forging the peer sends one SPI (rising
+# sequence numbers, 200 a second) for 3 s, and host I switches 0.5 s after
+# the peer. Host I pairs with both SPIs (and an inside sprayer, if any, with
+# neither): the forged SPI must not win, nor host I's new SPI go to anyone
+# else by elimination; host I rebinds within 15 s.
+forged_round() {
+	local i=$1 g
+	STORM_GEN=$((STORM_GEN + 1))
+	g=$STORM_GEN
+	rekey_in "$i" 1 "$g"
+	REKEY_T0=${EPOCHREALTIME/./}
+	xfrm_sa "${PEERS[1]}" "$(peer_addr 1)" "$PUB" "$(spi_in "$i" 1 "$g")" "$(reqid "$i" 1)" tunnel
+	sleep 0.2
+	esp_spray "$FWAN" "$PUB" --src "$(peer_addr 1)" --spi "$(printf '0xdead%04x' "$g")" \
+		--count 0 --rate 200
+	sleep 0.3
+	xfrm_sa "${HOSTS[i]}" "$(host_addr "$i")" "$(peer_addr 1)" "$(spi_out "$i" 1 "$g")" \
+		"$(reqid "$i" 1)" tunnel
+	sleep 3
+	kill "$SPRAY_PID"
+	wait "$SPRAY_PID"
+	wait_rebind "$g" 15 "$i"
+	log "forged SPI beside host $i's peer-first rekey: ${LATE[*]:-rebound}"
+	[ ${#LATE[@]} -eq 0 ] || STORM_BAD+=" forged SPI beside host $i: not rebound within 15 s;"
+	check_no_misdelivery "${HOSTS[@]}"
+}
+
 # xfrm_sa_use NS: "SPI PACKETS FIRST-USE" for each SA of NS (FIRST-USE in
 # seconds since the epoch, 0 if never used)
 xfrm_sa_use() {

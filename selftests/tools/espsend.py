@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """Send crafted ESP packets through a raw socket (test traffic only).
 
-espsend.py DST [--count N] [--spi SPI|random] [--len BYTES] [--ip-options]
-               [--src ADDR|PREFIX] [--rate PPS]
+espsend.py DST [--count N] [--spi SPI|random] [--per-spi N] [--len BYTES]
+               [--ip-options] [--src ADDR|PREFIX] [--rate PPS]
+  --per-spi N sends N packets on each random SPI, sequence numbers 1..N
+  (1: every packet looks like a new SA's first; 2 or more: a live new SA,
+  credible to the gateway); without it sequence numbers count all packets.
   --len is the ESP length after the IP header (SPI + sequence + payload);
   below 8 it sends truncated ESP.
   --src forges the source address (IP_HDRINCL); a prefix such as
@@ -29,6 +32,7 @@ def main():
     ap.add_argument("dst")
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--spi", default="random")
+    ap.add_argument("--per-spi", type=int, default=0)
     ap.add_argument("--len", type=int, default=64)
     ap.add_argument("--ip-options", action="store_true")
     ap.add_argument("--src")
@@ -64,11 +68,15 @@ def main():
             delay = start + (seq - 1) / a.rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+        esp_seq = seq
         if a.spi == "random":
-            spi = struct.unpack("!I", os.urandom(4))[0] | 0x100
+            if a.per_spi:
+                esp_seq = (seq - 1) % a.per_spi + 1
+            if not a.per_spi or esp_seq == 1:
+                spi = struct.unpack("!I", os.urandom(4))[0] | 0x100
         else:
             spi = int(a.spi, 0)
-        pkt = (struct.pack("!II", spi, seq) + os.urandom(max(a.len - 8, 0)))[: a.len]
+        pkt = (struct.pack("!II", spi, esp_seq) + os.urandom(max(a.len - 8, 0)))[: a.len]
         if srcnet is not None:
             if srcnet.num_addresses > 2:
                 src = srcnet[random.randrange(1, srcnet.num_addresses - 1)]
