@@ -132,6 +132,7 @@ struct ipsecnat_flow {
 	unsigned long out_gen;		/* generation of the newest outbound SA */
 	unsigned long in_last;		/* jiffies of the last inbound packet, 0: none */
 	unsigned long fresh_at;		/* first packet of the newest outbound SA, 0: none */
+	bool fresh_woke;		/* ... sent after its host was silent */
 	unsigned long ike_at;		/* last child-creating IKE message, 0: none */
 	unsigned long ike_out_first;	/* the host's child-creating IKE messages: first ... */
 	unsigned long ike_out_last;	/* ... and last of their latest burst, 0: none */
@@ -139,8 +140,12 @@ struct ipsecnat_flow {
 	struct ipsecnat_ike_hold ike_hold;
 	unsigned long multi_until;	/* uses several SAs at once until then, 0: no */
 	unsigned int churn;		/* new outbound SAs made ... */
-	unsigned long churn_since;	/* ... since then; written under the lock */
-	unsigned int churn_prev;	/* ... in the window before that one */
+	unsigned long churn_since;	/* ... since then; under the lock */
+	unsigned int churn_prev;	/* ... in the window before, if just before */
+	unsigned long churn_until;	/* churns SPIs until then, 0: no */
+	unsigned long weak_at;		/* its newest weak inbound SA: bound then ... */
+	unsigned long weak_gen;		/* ... with this generation; under the lock */
+	unsigned long weak_confirmed;	/* generation of the weak SA its host answered */
 	unsigned int nr_ike_unconfirmed;	/* IKE SAs the host has not spoken on */
 	unsigned int nr_unconfirmed;	/* unconfirmed inbound SAs learned ... */
 	unsigned long unconfirmed_since;	/* ... since then; under the lock */
@@ -171,10 +176,13 @@ struct ipsecnat_stranger {
 	struct ipsecnat_ports ports;	/* NAT-T ports; 0 for plain ESP */
 	unsigned long first;		/* jiffies of its first packet */
 	unsigned long last;
+	unsigned long quiet_from;	/* its last silence (LEARN_PAIR or more) began ... */
+	unsigned long resumed;		/* ... and ended then; 0: none */
 	unsigned long checked;		/* last time its owner was looked for */
 };
 
 #define IPSECNAT_STRANGERS	16
+#define IPSECNAT_GLIMPSES	512	/* per namespace, a power of 2 */
 
 struct ipsecnat_strangers {
 	spinlock_t lock;		/* the entries; taken without the netns lock */
@@ -244,6 +252,7 @@ struct ipsecnat_sa {
 	bool is_static;			/* never expires */
 	bool paired;			/* outbound, its inbound SA came first */
 	bool unconfirmed;		/* inbound or IKE, learned without the host's word */
+	bool weak;			/* inbound, bound by elimination alone: learn.c */
 	__be16 host_port;		/* UDP ports, host side and peer side; */
 	__be16 peer_port;		/* 0 for plain ESP */
 	struct ipsecnat_flow *flow;
@@ -319,6 +328,9 @@ struct ipsecnat_net {
 		__be32 peer;
 		unsigned long at;
 	} newcomers[64];
+	/* first packets of strangers that found no room, and a key: learn.c */
+	u64 glimpse[IPSECNAT_GLIMPSES];
+	u32 glimpse_key;
 	atomic_t nr_rules;		/* IPSECNAT rules; none: the hook is idle */
 	struct delayed_work gc_work;
 	struct list_head ike_held;	/* flows whose IKE message waits: learn.c */
@@ -434,7 +446,8 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 					const struct ipsecnat_ports *ports,
 					struct ipsecnat_sa **res);
 bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool in_use);
-void ipsecnat_learn_out_created(struct ipsecnat_flow *f);
+void ipsecnat_learn_out_started(struct ipsecnat_flow *f);
+void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f);
 enum ipsecnat_ike_verdict {
 	IPSECNAT_IKE_PASS,
 	IPSECNAT_IKE_DROP,		/* a datagram of a message held already */
@@ -457,11 +470,17 @@ void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
 
 /*
  * An inbound SA learned without the host's own new outbound SA is
- * unconfirmed until the host sends on an outbound SA made after it.
+ * unconfirmed until the host sends on an outbound SA made after it; one
+ * bound by elimination alone (weak) only if that came soon after it
+ * (ipsecnat_learn_out_created).
  */
 static inline bool ipsecnat_in_confirmed(const struct ipsecnat_sa *sa)
 {
-	return !sa->unconfirmed || READ_ONCE(sa->flow->out_gen) > sa->gen;
+	if (!sa->unconfirmed)
+		return true;
+	if (sa->weak)
+		return READ_ONCE(sa->flow->weak_confirmed) == sa->gen;
+	return READ_ONCE(sa->flow->out_gen) > sa->gen;
 }
 
 static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)

@@ -12,7 +12,9 @@
  *  1. Strangers. An unknown SPI from peer P to public address A is noted in
  *     the (P, A) slot's small table, and only from the interface that holds
  *     A. One that shows a live SA (a second packet, rising sequence number)
- *     is credible; random or replayed SPIs never are.
+ *     is credible; random or replayed SPIs never are. A spray that keeps
+ *     the table full does not keep a real SA out (glimpsed()); a stranger
+ *     silent for STRANGER_TTL makes room for others.
  *  2. Candidates. Every flow (H, P) on the slot may own it, except a flow
  *     that kept receiving on its known SAs after the stranger appeared: a
  *     peer sends a flow's traffic on its newest SA only, so the owner's old
@@ -29,12 +31,8 @@
  *  3. Bind when the owner is certain:
  *     a. a credible stranger has one candidate left, and no inside host
  *        without a flow here ran IKE with the peer just then (else the
- *        candidate must also have started a new SA near it). If that
- *        candidate started no new SA near it, a second passes first (the
- *        others show they still receive) and the candidate's own inbound
- *        must have been live just before (a forged SPI must not bind to a
- *        host whose traffic paused); if it did, it pairs with no other
- *        credible stranger (one of the two may be forged);
+ *        candidate must also have started a new SA near it). If it did,
+ *        it binds as a pair (c); if not, see eliminated();
  *     b. a credible fresh stranger is the only one that started during the
  *        slot's IKE turn, and the turn's flow is the only candidate that
  *        started anything near it: no other flow may run a child-creating
@@ -42,7 +40,8 @@
  *     c. a fresh pair: one candidate, and only it, started a new outbound
  *        SA or an IKE exchange shortly before the stranger or while it waits
  *        (the host of a peer-first rekey switches too), it pairs with no
- *        other credible stranger, and a settle time has passed since both
+ *        other credible stranger (one of the two may be forged), and a
+ *        settle time has passed since both
  *        (so that its own stranger, had it one, would have shown up).
  *        A flow whose host sent its IKE messages of late only after the
  *        stranger started, and the outbound SA they made, are no pair for
@@ -72,6 +71,7 @@
  * slot's own lock; binding takes the netns lock.
  */
 #include <linux/hash.h>
+#include <linux/jhash.h>
 #include <linux/inetdevice.h>
 #include "ipsecnat.h"
 
@@ -96,6 +96,7 @@
 #define LEARN_WALK_MAX	256		/* flows judged per stranger, at most */
 #define STRANGER_TTL	(2 * HZ)	/* a silent stranger is forgotten */
 #define STRANGER_QUIET	(5 * HZ)	/* ... and no longer holds another's pair */
+#define LEARN_PAUSED	(5 * HZ)	/* a paused flow's stranger flows this long first */
 #define STRANGER_KEEP	HZ		/* a new SA's first packet waits this long for a second */
 #define STRANGER_STEP	64		/* a live SA's next packet is at most this far ahead */
 
@@ -145,15 +146,53 @@ static int stranger_room(const struct ipsecnat_stranger *e, unsigned long now)
 }
 
 /*
+ * A WAN sender spraying one packet per random SPI keeps the stranger table
+ * full of new SPIs waiting for their second packet (STRANGER_KEEP). A
+ * packet that finds no room leaves a glimpse: a keyed hash of its SA and
+ * its sequence number, in a per-namespace array. Was @p's previous packet
+ * glimpsed? Then @p is the SA's next packet, and the SA may take the place
+ * of a one-packet stranger. Records @p otherwise. Racing writers may mix a
+ * glimpse up: that only loses it.
+ */
+static bool glimpsed(struct ipsecnat_net *in, const struct ipsecnat_esp_seen *p)
+{
+	u32 h = jhash_3words((__force u32)p->spi, (__force u32)p->peer, (__force u32)p->pub,
+			     in->glimpse_key);
+	u64 *g = &in->glimpse[h & (IPSECNAT_GLIMPSES - 1)], old = READ_ONCE(*g);
+	u32 seq = lower_32_bits(old);
+
+	if (upper_32_bits(old) == h && p->seq > seq && p->seq - seq <= STRANGER_STEP)
+		return true;
+	WRITE_ONCE(*g, (u64)h << 32 | p->seq);
+	return false;
+}
+
+/* The one-packet stranger of @t heard of least recently, or NULL. */
+static struct ipsecnat_stranger *stranger_single(struct ipsecnat_strangers *t)
+{
+	struct ipsecnat_stranger *e, *found = NULL;
+	int i;
+
+	for (i = 0; i < IPSECNAT_STRANGERS; i++) {
+		e = &t->s[i];
+		if (e->pkts < 2 && !e->local && (!found || time_before(e->last, found->last)))
+			found = e;
+	}
+	return found;
+}
+
+/*
  * Note one packet of an unknown SPI in table @t; copy its record to @copy,
  * @is_new if it was not there. False if the table has no room (it is full
  * of live strangers).
  */
-static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_esp_seen *p,
-			  unsigned long now, struct ipsecnat_stranger *copy, bool *is_new)
+static bool stranger_note(struct ipsecnat_net *in, struct ipsecnat_strangers *t,
+			  const struct ipsecnat_esp_seen *p, unsigned long now,
+			  struct ipsecnat_stranger *copy, bool *is_new)
 {
 	struct ipsecnat_stranger *e, *room = NULL;
 	int i, best = 0, r;
+	bool second;
 
 	spin_lock_bh(&t->lock);
 	for (i = 0; i < IPSECNAT_STRANGERS; i++) {
@@ -166,6 +205,9 @@ static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_es
 			room = e;
 		}
 	}
+	second = !room && glimpsed(in, p);
+	if (second)
+		room = stranger_single(t);
 	if (!room) {
 		spin_unlock_bh(&t->lock);
 		return false;
@@ -176,7 +218,7 @@ static bool stranger_note(struct ipsecnat_strangers *t, const struct ipsecnat_es
 	e->peer = p->peer;
 	e->spi = p->spi;
 	e->seq = p->seq;
-	e->pkts = 1;
+	e->pkts = second ? 2 : 1;
 	e->fresh = p->seq && p->seq <= IPSECNAT_ESP_FRESH;
 	if (p->ports)
 		e->ports = *p->ports;
@@ -194,6 +236,12 @@ seen:
 		goto out;		/* a replay or a duplicate says nothing */
 	}
 	e->seq = p->seq;
+	/* resumed after a silence: kept a while, as its pair waits to settle */
+	if (!time_before(now, e->last + LEARN_PAIR) &&
+	    !seen_within(e->resumed, now - LEARN_LATE, now)) {
+		e->quiet_from = e->last;
+		e->resumed = now;
+	}
 out:
 	e->last = now;
 	*copy = *e;
@@ -295,17 +343,16 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
 }
 
 /*
- * Does @f churn SPIs: more than LEARN_CHURN new outbound SAs in the current
- * LEARN_CHURN_WINDOW and the one before? Two windows, so that a sprayer does
- * not look new each time a window starts.
+ * Does @f churn SPIs: more than LEARN_CHURN new outbound SAs in a
+ * LEARN_CHURN_WINDOW, not long ago? One word, set when the count passes
+ * the limit and kept for two windows: a sprayer does not look new again
+ * when a window starts.
  */
 static bool churns(const struct ipsecnat_flow *f, unsigned long now)
 {
-	/* pairs with the release in ipsecnat_learn_out_created: no old count */
-	unsigned long since = smp_load_acquire(&f->churn_since);
+	unsigned long until = READ_ONCE(f->churn_until);
 
-	return time_in_range(now, since, since + LEARN_CHURN_WINDOW) &&
-	       READ_ONCE(f->churn) + READ_ONCE(f->churn_prev) > LEARN_CHURN;
+	return until && time_before(now, until);
 }
 
 /*
@@ -331,6 +378,15 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 	/* a new SA first used after an exchange that came after @s is that one's */
 	if (!churning && seen_within(fresh, from, to) &&
 	    !(exchange_after(f, s, now) && seen_within(fresh, READ_ONCE(f->ike_out_first), now)))
+		return fresh;
+	/*
+	 * An idle host whose peer rekeyed speaks again: its new SA starts
+	 * after a silence of its own, while @s is silent, and @s resumes
+	 * within LEARN_PAIR (the answer).
+	 */
+	if (!churning && READ_ONCE(f->fresh_woke) && s->resumed &&
+	    seen_within(fresh, s->quiet_from + 1, s->resumed) &&
+	    !time_after(s->resumed, fresh + LEARN_PAIR))
 		return fresh;
 	return ike_recent(f, s, now) ? ike : 0;
 }
@@ -374,10 +430,11 @@ static bool others_pair(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 
 /*
  * Does @f pair with any credible stranger of @t but @s heard of late
- * (STRANGER_QUIET: a held SPI's traffic may back off)? With @slot (sprayers
- * were passed over for @s), a stranger another candidate pairs with too is
- * not @f's evidence: hosts switching in a row would hold each other for good.
- * Copies first: others_pair must not run under the stranger lock.
+ * (STRANGER_QUIET: a held SPI's traffic may back off)? Then one of the two
+ * is another host's, or forged. With @slot, a stranger another candidate
+ * pairs with too is not counted: hosts switching in a row would hold each
+ * other for good. Copies first: others_pair must not run under the
+ * stranger lock.
  */
 static bool pairs_elsewhere(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 			    struct ipsecnat_strangers *t, const struct ipsecnat_flow *f,
@@ -447,6 +504,7 @@ static bool turn_live(const struct ipsecnat_turn *t, unsigned long now, unsigned
 /* Rule 3: the owner of stranger @s of @slot when certain, with the rule in @why. */
 enum learn_verdict {
 	LEARN_BIND,
+	LEARN_BIND_WEAK,	/* by elimination alone: see bind() */
 	LEARN_WAIT,		/* not credible or settled yet */
 	LEARN_AMBIGUOUS,	/* several owners possible, no evidence */
 };
@@ -474,20 +532,37 @@ static bool pair_settled(const struct ipsecnat_stranger *s, unsigned long paired
 }
 
 /*
- * 3a by elimination alone: a second has passed since @s started, so the
- * other flows' traffic has shown they still receive (and, for an SA in
- * use, the other SPIs a lost table hides have shown up, and their owners'
- * flows with them). A peer's new SA must also have replaced a live one:
- * @f's inbound went quiet when @s started, if @f has ever received; else a
- * SPI forged from the WAN would bind to a host whose traffic paused.
+ * 3a by elimination alone (@f started nothing near @s): a second has passed
+ * since @s began, so that the other flows' traffic has ruled them out (and
+ * the other SPIs a lost table hides have shown up, with their owners'
+ * flows). A new SA of the peer's must also have replaced a live one: @f
+ * received until @s began (at most LEARN_LATE before), and has been silent
+ * since for twice that gap, so that a flow with sparse traffic still
+ * receiving on its old SA has likely shown it. A flow that paused, never
+ * received or uses several SAs at once waits until @s has flowed
+ * LEARN_PAUSED. A flow that churns SPIs never binds so. An SA in use (the
+ * table was lost) whose flow was made again after the loss needs only the
+ * second. Such a binding is weak (see bind()): a SPI forged from the WAN
+ * may get one.
  */
 static bool eliminated(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
 		       unsigned long now)
 {
-	if (time_before(now, s->first + LEARN_PAIR))
+	unsigned long multi = READ_ONCE(f->multi_until), in_last = READ_ONCE(f->in_last);
+
+	if (time_before(now, s->first + LEARN_PAIR) || churns(f, now))
 		return false;
-	return !s->fresh || !READ_ONCE(f->learn_gen) ||
-	       seen_within(READ_ONCE(f->in_last), s->first - LEARN_LATE, now);
+	if (!s->fresh && !READ_ONCE(f->learn_gen) && READ_ONCE(f->known_out))
+		return true;
+	if (multi && time_before(now, multi))
+		return !time_before(now, s->first + LEARN_PAUSED);
+	/* it received since (owner() read an older in_last): not the owner */
+	if (seen_within(in_last, s->first + LEARN_REORDER, now))
+		return false;
+	/* silent twice as long as the gap before @s: its next packet is overdue */
+	if (seen_within(in_last, s->first - LEARN_LATE, s->first))
+		return !time_before(now, s->first + 2 * (s->first - in_last));
+	return !time_before(now, s->first + LEARN_PAUSED);
 }
 
 static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
@@ -544,16 +619,23 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 	 * IKE with the peer just then: the last candidate must show a new SA.
 	 */
 	if (n == 1 && (npair == 1 || !newcomer_near(in, s->peer, s->first))) {
-		/* its host started SAs for two strangers: one may be forged */
-		if (npair == 1 && pairs_elsewhere(in, NULL, t, only, s, now))
-			return LEARN_AMBIGUOUS;
 		*res = only;
 		/* a rekey by the peer of the only host here, or plain elimination */
 		*why = READ_ONCE(slot->nr_flows) == 1 && READ_ONCE(only->learn_gen) ?
 		       IPSECNAT_C_rekey_peer : IPSECNAT_C_learned;
-		return stranger_credible(s) &&
-		       ((s->fresh && npair == 1) || eliminated(only, s, now)) ?
-		       LEARN_BIND : LEARN_WAIT;
+		if (npair != 1)
+			return stranger_credible(s) && eliminated(only, s, now) ?
+			       LEARN_BIND_WEAK : LEARN_WAIT;
+		/*
+		 * It started a new SA near @s: bound as a pair (3c), so that a
+		 * SPI forged beside its rekey finds it paired twice.
+		 */
+		if (pairs_elsewhere(in, slot, t, only, s, now))
+			return LEARN_AMBIGUOUS;
+		if (!s->fresh)		/* see eliminated() */
+			return stranger_credible(s) && !time_before(now, s->first + LEARN_PAIR) ?
+			       LEARN_BIND : LEARN_WAIT;
+		return pair_settled(s, paired_at, now) ? LEARN_BIND : LEARN_WAIT;
 	}
 	if (npair != 1)
 		return LEARN_AMBIGUOUS;
@@ -639,7 +721,7 @@ static bool unconfirmed_room(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 				 struct ipsecnat_strangers *t, struct ipsecnat_flow *f,
 				 const struct ipsecnat_stranger *s, __be32 pub,
-				 enum ipsecnat_counter why, struct ipsecnat_sa **res)
+				 enum ipsecnat_counter why, bool weak, struct ipsecnat_sa **res)
 {
 	struct ipsecnat_sa_key key = { .pub = pub, .peer = s->peer, .spi = s->spi };
 	enum ipsecnat_result ret = IPSECNAT_HOLD;
@@ -659,7 +741,7 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	if (why == IPSECNAT_C_learned_ike &&
 	    (slot->ike_turn.flow != f || !turn_live(&slot->ike_turn, now, LEARN_IKE_TURN)))
 		goto out;
-	answers = READ_ONCE(f->out_gen) > f->learn_gen;
+	answers = !weak && READ_ONCE(f->out_gen) > f->learn_gen;
 	if (!answers && !unconfirmed_room(in, f, now)) {
 		ret = IPSECNAT_REFUSE;
 		goto out;
@@ -671,6 +753,19 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	}
 	sa->unconfirmed = !answers;
 	ret = IPSECNAT_OK;
+	if (weak) {
+		/*
+		 * Nothing of the host's own speaks for it (a forged SPI may
+		 * bind so): its evidence and turns stay, and the host must
+		 * answer it soon (ipsecnat_learn_out_created) before its
+		 * traffic counts.
+		 */
+		sa->weak = true;
+		f->weak_at = now;
+		f->weak_gen = sa->gen;
+		f->nr_unconfirmed++;
+		goto counted;
+	}
 	WRITE_ONCE(f->learn_gen, sa->gen);
 	/* its new SAs and exchange are accounted for: no longer evidence */
 	WRITE_ONCE(f->fresh_at, 0);
@@ -683,6 +778,7 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	} else {
 		f->nr_unconfirmed++;
 	}
+counted:
 	ipsecnat_count(in, why);
 	ipsecnat_notify_sa(in, why == IPSECNAT_C_rekey_peer ? IPSECNAT_EV_REKEYED :
 			   IPSECNAT_EV_LEARNED, sa);
@@ -802,7 +898,7 @@ static enum ipsecnat_result note(struct ipsecnat_net *in, struct ipsecnat_strang
 {
 	bool is_new;
 
-	if (!t || !stranger_note(t, p, jiffies, s, &is_new)) {
+	if (!t || !stranger_note(in, t, p, jiffies, s, &is_new)) {
 		ipsecnat_count(in, IPSECNAT_C_strangers_full);
 		return IPSECNAT_HOLD;
 	}
@@ -855,6 +951,7 @@ enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
 	enum ipsecnat_counter why;
 	struct ipsecnat_stranger s;
 	struct ipsecnat_slot *slot;
+	enum learn_verdict v;
 	enum ipsecnat_result r;
 	struct ipsecnat_flow *f;
 
@@ -871,9 +968,11 @@ enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
 		return r;
 	if (!stranger_judge_now(t, p->peer, p->spi, jiffies))
 		return IPSECNAT_HOLD;
-	switch (owner(in, slot, t, &s, &f, &why)) {
+	v = owner(in, slot, t, &s, &f, &why);
+	switch (v) {
 	case LEARN_BIND:
-		return bind(in, slot, t, f, &s, p->pub, why, res);
+	case LEARN_BIND_WEAK:
+		return bind(in, slot, t, f, &s, p->pub, why, v == LEARN_BIND_WEAK, res);
 	case LEARN_WAIT:
 		break;
 	case LEARN_AMBIGUOUS:
@@ -980,23 +1079,47 @@ bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f
 }
 
 /*
- * A new outbound SA of @f was made: its start is evidence for rule 3c,
- * unless the flow churns SPIs (a host spraying new SPIs pairs with nothing).
+ * The host of @f starts a new outbound SPI, made or refused (a host at its
+ * cap churns all the same). More than LEARN_CHURN in a LEARN_CHURN_WINDOW:
+ * it churns SPIs for two windows (churns()). Under the netns lock.
  */
-void ipsecnat_learn_out_created(struct ipsecnat_flow *f)
+void ipsecnat_learn_out_started(struct ipsecnat_flow *f)
 {
 	unsigned long now = jiffies;
 
 	if (!time_in_range(now, f->churn_since, f->churn_since + LEARN_CHURN_WINDOW)) {
 		/* the window that ended counts on while it is the one just before */
-		WRITE_ONCE(f->churn_prev, time_in_range(now, f->churn_since,
-							f->churn_since + 2 * LEARN_CHURN_WINDOW) ?
-					  f->churn : 0);
-		WRITE_ONCE(f->churn, 0);
-		/* a lockless reader of the new window sees the count reset */
-		smp_store_release(&f->churn_since, now);
+		f->churn_prev = time_in_range(now, f->churn_since,
+					      f->churn_since + 2 * LEARN_CHURN_WINDOW) ?
+				f->churn : 0;
+		f->churn = 0;
+		f->churn_since = now;
 	}
-	WRITE_ONCE(f->churn, f->churn + 1);
+	if (++f->churn + f->churn_prev > LEARN_CHURN)
+		WRITE_ONCE(f->churn_until, (now + 2 * LEARN_CHURN_WINDOW) ?: 1);
+}
+
+/*
+ * A new outbound SA of @f was made: its start is evidence for rule 3c,
+ * unless the flow churns SPIs (a host spraying new SPIs pairs with nothing).
+ * Made within LEARN_LATE after its newest weak inbound SA, it answers that
+ * one (the host of a peer-first rekey switching); later, it does not: a
+ * forged SPI bound so must not be confirmed by the host's next rekey.
+ * Under the netns lock, in the packet path (RCU).
+ */
+void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+{
+	const struct ipsecnat_sa *prev = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, f->key.peer,
+							    f->last_spi[IPSECNAT_OUT]);
+	unsigned long now = jiffies;
+
+	/* its host was idle until now (see pair_time) */
+	WRITE_ONCE(f->fresh_woke, !prev || prev->flow != f ||
+		   !time_before(now, READ_ONCE(prev->lastuse) + LEARN_PAIR));
+
+	if (f->weak_gen && time_in_range(now, f->weak_at, f->weak_at + LEARN_LATE))
+		WRITE_ONCE(f->weak_confirmed, f->weak_gen);
+	f->weak_gen = 0;
 	WRITE_ONCE(f->fresh_at, now ?: 1);
 }
 

@@ -4,6 +4,7 @@
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/random.h>
 #include "ipsecnat.h"
 
 /*
@@ -91,6 +92,7 @@ static int __net_init ipsecnat_net_init(struct net *net)
 	/* at module load, modprobe's cgroup is nobody's: no charging then */
 	in->memcg = module_loading ? NULL : get_mem_cgroup_from_mm(current->mm);
 	spin_lock_init(&in->lock);
+	in->glimpse_key = get_random_u32();
 	ratelimit_state_init(&in->notify_rs, 5 * HZ, 10);
 	in->set.max_sas = READ_ONCE(max_sas);
 	in->set.max_sas_per_host = READ_ONCE(max_sas_per_host);

@@ -550,9 +550,10 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 			ipsecnat_notify(in, IPSECNAT_EV_HELD, IPSECNAT_OUT, host, peer, spi);
 		ret = IPSECNAT_HOLD;
 	} else {
+		ipsecnat_learn_out_started(f);
 		sa = ipsecnat_sa_new(in, f, IPSECNAT_OUT, &key, ports);
 		if (sa) {
-			ipsecnat_learn_out_created(f);
+			ipsecnat_learn_out_created(in, f);
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
 			*res = sa;
 			ret = IPSECNAT_OK;

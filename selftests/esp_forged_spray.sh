@@ -31,7 +31,7 @@ for side in wan lan; do
 	tx0=$(tx_packets "$ns")
 	esp_spray "$ns" "$PUB" --src "$(peer_addr 1)" --count 0 --rate $RATE --per-spi 1
 	spraying() { [ $(($(tx_packets "$ns") - tx0)) -ge $RATE ]; }
-	busywait 10000 spraying || fail "the $side forger does not send"
+	busywait 30000 spraying || fail "the $side forger does not send"
 	storm_round "$side spray, host 1 alone, peer first" batch peer 1
 	storm_round "$side spray, host 2 alone, host first" batch host 2
 	storm_round "$side spray, all $N one after another, mixed" seq mixed "${hosts[@]}"
@@ -52,7 +52,7 @@ done
 ns=$FWAN
 tx0=$(tx_packets "$ns")
 esp_spray "$FWAN" "$PUB" --src "$(peer_addr 1)" --count 0 --rate $RATE --per-spi 4
-busywait 10000 spraying || fail "the credible forger does not send"
+busywait 30000 spraying || fail "the credible forger does not send"
 sleep "${CREDIBLE_SECS:-8}"
 kill "$SPRAY_PID"
 wait "$SPRAY_PID"

@@ -31,7 +31,7 @@ S=${HOSTS[4]}
 tx0=$(tx_packets "$S")
 esp_spray "$S" "$(peer_addr 1)" --count 0 --rate $RATE
 spraying() { [ $(($(tx_packets "$S") - tx0)) -ge $RATE ]; }
-busywait 10000 spraying || fail "the sprayer does not send"
+busywait 30000 spraying || fail "the sprayer does not send"
 log "sprayer started: sas $(ipsecnat_counter sas) cap_host $(ipsecnat_counter cap_host)"
 
 storm_round "host 1, peer first" batch peer 1

@@ -50,6 +50,7 @@ amb=$(ipsecnat_counter ambiguous)
 tunnel_rekey 1 1 4 peer
 peer_ping 1 1 2 && fail "inbound SPI two idle hosts could own was delivered"
 [ "$(ipsecnat_counter ambiguous)" -gt "$amb" ] || fail "ambiguous SPI not counted"
+sleep 3	# host 1 speaks long after the peer's new SA began: its answer pairs
 busywait 10000 tunnel_ping 1 1 || fail "host 1 after peer rekey"
 busywait 10000 peer_ping 1 1 || fail "peer -> host 1 after peer rekey resolved"
 [ "$(sa_packets_in 1 1 4)" -ge 1 ] || fail "host 1 did not receive on its newest SA"

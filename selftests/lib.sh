@@ -38,6 +38,9 @@ cleanup() {
 	EXIT_RC=$?	# for cleanup_extra: did the test fail?
 	local p n
 	declare -F cleanup_extra >/dev/null && cleanup_extra
+	# a failure leaves the gateway's side of the story in the log
+	[ "$EXIT_RC" -eq 0 ] || [ "$EXIT_RC" -eq "$ksft_skip" ] || [ -z "${GW:-}" ] ||
+		{ log_gw_counters; log_gw_evidence; }
 	[ ${#PARAMS_SAVED[@]} -eq 0 ] || restore_defaults
 	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	# whatever still runs inside a namespace would keep it (and its rules,
