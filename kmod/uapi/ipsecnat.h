@@ -6,59 +6,17 @@
  * namespace's owning user namespace, dumps included. Attributes are
  * validated strictly: unknown ones are rejected with an extack message.
  * Addresses and SPIs are carried in network byte order, as on the wire.
- * The family is described in Documentation/netlink/specs style by
- * kmod/uapi/ipsecnat.yaml.
+ *
+ * kmod/uapi/ipsecnat.yaml is the source of truth: this file is what the
+ * kernel's YNL generator makes of it (tools/net/ynl/ynl-gen-c.py --mode
+ * uapi), plus comments, and `make lint` fails when the two differ in
+ * anything but comments and white space. Change the YAML first.
  */
-#ifndef _UAPI_IPSECNAT_H
-#define _UAPI_IPSECNAT_H
+#ifndef _UAPI_LINUX_IPSECNAT_H
+#define _UAPI_LINUX_IPSECNAT_H
 
 #define IPSECNAT_GENL_NAME	"ipsecnat"
 #define IPSECNAT_GENL_VERSION	1
-
-enum ipsecnat_cmd {
-	IPSECNAT_CMD_UNSPEC,
-	/* dump SAs; optional IPSECNAT_A_FILTER; replies carry IPSECNAT_A_SA */
-	IPSECNAT_CMD_SA_GET,
-	/* delete SAs matching IPSECNAT_A_FILTER (all without one: flush);
-	 * the reply carries IPSECNAT_A_COUNT, the number deleted
-	 */
-	IPSECNAT_CMD_SA_DEL,
-	/* counters: reply carries IPSECNAT_A_STATS and IPSECNAT_A_COUNT (SAs) */
-	IPSECNAT_CMD_STATS_GET,
-	/* settings: reply carries IPSECNAT_A_SETTINGS */
-	IPSECNAT_CMD_SETTINGS_GET,
-	/* change the settings present in IPSECNAT_A_SETTINGS */
-	IPSECNAT_CMD_SETTINGS_SET,
-	/* add one SA from IPSECNAT_A_SA (dir, host, peer, pub, spi; state and
-	 * static optional): a static binding, or an imported one
-	 */
-	IPSECNAT_CMD_SA_ADD,
-	/* multicast on group "events": IPSECNAT_A_EVENT and IPSECNAT_A_SA */
-	IPSECNAT_CMD_EVENT,
-	/* ESP forward from IPSECNAT_A_FWD (pub, server): inbound ESP to pub
-	 * with an SPI no inside host can own goes to server
-	 */
-	IPSECNAT_CMD_FWD_ADD,
-	IPSECNAT_CMD_FWD_DEL,	/* IPSECNAT_A_FWD with pub */
-	IPSECNAT_CMD_FWD_GET,	/* reply: one IPSECNAT_A_FWD per forward */
-	__IPSECNAT_CMD_MAX
-};
-
-#define IPSECNAT_CMD_MAX (__IPSECNAT_CMD_MAX - 1)
-
-enum ipsecnat_attr {
-	IPSECNAT_A_UNSPEC,
-	IPSECNAT_A_SA,		/* nest of enum ipsecnat_sa_attr */
-	IPSECNAT_A_FILTER,	/* nest of enum ipsecnat_sa_attr: all given must match */
-	IPSECNAT_A_STATS,	/* nest of enum ipsecnat_stat, each u64 */
-	IPSECNAT_A_SETTINGS,	/* nest of enum ipsecnat_setting, each u32 */
-	IPSECNAT_A_COUNT,	/* u32 */
-	IPSECNAT_A_EVENT,	/* u8, enum ipsecnat_event */
-	IPSECNAT_A_FWD,		/* nest of enum ipsecnat_fwd_attr */
-	__IPSECNAT_A_MAX
-};
-
-#define IPSECNAT_A_MAX (__IPSECNAT_A_MAX - 1)
 
 enum ipsecnat_sa_dir {
 	IPSECNAT_DIR_OUT,	/* inside host -> peer, keyed (peer, SPI) */
@@ -75,8 +33,6 @@ enum ipsecnat_state {
 	IPSECNAT_STATE_ESTABLISHED,
 };
 
-#define IPSECNAT_MCGRP_EVENTS	"events"
-
 enum ipsecnat_event {
 	IPSECNAT_EV_CREATED,	/* new outbound SA (pending until answered) */
 	IPSECNAT_EV_LEARNED,	/* inbound SPI learned by the claiming host */
@@ -88,6 +44,20 @@ enum ipsecnat_event {
 	IPSECNAT_EV_REFUSED,	/* new SA refused at a cap */
 	IPSECNAT_EV_AMBIGUOUS,	/* inbound SPI several hosts could own: dropped */
 };
+
+enum ipsecnat_attr {
+	IPSECNAT_A_UNSPEC,
+	IPSECNAT_A_SA,		/* nest of enum ipsecnat_sa_attr */
+	IPSECNAT_A_FILTER,	/* nest of enum ipsecnat_sa_attr: all given must match */
+	IPSECNAT_A_STATS,	/* nest of enum ipsecnat_stat, each u64 */
+	IPSECNAT_A_SETTINGS,	/* nest of enum ipsecnat_setting, each u32 */
+	IPSECNAT_A_COUNT,	/* u32 */
+	IPSECNAT_A_EVENT,	/* u8, enum ipsecnat_event */
+	IPSECNAT_A_FWD,		/* nest of enum ipsecnat_fwd_attr */
+	__IPSECNAT_A_MAX
+};
+
+#define IPSECNAT_A_MAX (__IPSECNAT_A_MAX - 1)
 
 enum ipsecnat_sa_attr {
 	IPSECNAT_SA_UNSPEC,
@@ -168,4 +138,37 @@ enum ipsecnat_setting {
 
 #define IPSECNAT_SET_MAX (__IPSECNAT_SET_MAX - 1)
 
-#endif /* _UAPI_IPSECNAT_H */
+enum ipsecnat_cmd {
+	IPSECNAT_CMD_UNSPEC,
+	/* dump SAs; optional IPSECNAT_A_FILTER; replies carry IPSECNAT_A_SA */
+	IPSECNAT_CMD_SA_GET,
+	/* delete SAs matching IPSECNAT_A_FILTER (all without one: flush);
+	 * the reply carries IPSECNAT_A_COUNT, the number deleted
+	 */
+	IPSECNAT_CMD_SA_DEL,
+	/* counters: reply carries IPSECNAT_A_STATS and IPSECNAT_A_COUNT (SAs) */
+	IPSECNAT_CMD_STATS_GET,
+	/* settings: reply carries IPSECNAT_A_SETTINGS */
+	IPSECNAT_CMD_SETTINGS_GET,
+	/* change the settings present in IPSECNAT_A_SETTINGS */
+	IPSECNAT_CMD_SETTINGS_SET,
+	/* add one SA from IPSECNAT_A_SA (dir, host, peer, pub, spi; state and
+	 * static optional): a static binding, or an imported one
+	 */
+	IPSECNAT_CMD_SA_ADD,
+	/* multicast on group "events": IPSECNAT_A_EVENT and IPSECNAT_A_SA */
+	IPSECNAT_CMD_EVENT,
+	/* ESP forward from IPSECNAT_A_FWD (pub, server): inbound ESP to pub
+	 * with an SPI no inside host can own goes to server
+	 */
+	IPSECNAT_CMD_FWD_ADD,
+	IPSECNAT_CMD_FWD_DEL,	/* IPSECNAT_A_FWD with pub */
+	IPSECNAT_CMD_FWD_GET,	/* reply: one IPSECNAT_A_FWD per forward */
+	__IPSECNAT_CMD_MAX
+};
+
+#define IPSECNAT_CMD_MAX (__IPSECNAT_CMD_MAX - 1)
+
+#define IPSECNAT_MCGRP_EVENTS	"events"
+
+#endif /* _UAPI_LINUX_IPSECNAT_H */
