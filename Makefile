@@ -14,7 +14,7 @@
 # make demo       boot the VM and show the problem and the fix
 # make vm         interactive guest shell with the module loaded
 # make bench      benchmark (bench/results/)
-# make lint       checkpatch + sparse
+# make lint       checkpatch + sparse; the netlink spec (scripts/check-spec)
 # make dkms-check build the module through DKMS, as distributions do
 # make sid-build  build the module in build/sid against sid's newest kernel
 # make install    the tool, the iptables extension, man pages, bash completion
@@ -90,7 +90,7 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userspace clean
 	$(MAKE) -C bench clean
-	# keeps build/libreswan and build/sid, which make deps made
-	find build -mindepth 1 -maxdepth 1 ! -name libreswan ! -name sid -exec rm -rf {} + 2>/dev/null || true
+	# keeps build/libreswan, build/sid and build/ynl, which make deps made
+	find build -mindepth 1 -maxdepth 1 ! -name libreswan ! -name sid ! -name ynl -exec rm -rf {} + 2>/dev/null || true
 
 .PHONY: all module userspace deps check check-debug demo vm bench lint dkms-check sid-build install uninstall clean
