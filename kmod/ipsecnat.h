@@ -447,7 +447,8 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 					struct ipsecnat_sa **res);
 bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool in_use);
 void ipsecnat_learn_out_started(struct ipsecnat_flow *f);
-void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f);
+void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f,
+				bool paired);
 enum ipsecnat_ike_verdict {
 	IPSECNAT_IKE_PASS,
 	IPSECNAT_IKE_DROP,		/* a datagram of a message held already */

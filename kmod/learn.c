@@ -380,13 +380,13 @@ static unsigned long pair_time(const struct ipsecnat_flow *f, const struct ipsec
 	    !(exchange_after(f, s, now) && seen_within(fresh, READ_ONCE(f->ike_out_first), now)))
 		return fresh;
 	/*
-	 * An idle host whose peer rekeyed speaks again: its new SA starts
-	 * after a silence of its own, while @s is silent, and @s resumes
-	 * within LEARN_PAIR (the answer).
+	 * An idle host whose peer rekeyed speaks again: its new SA, which
+	 * no inbound SA had answered, starts after a silence of its own,
+	 * while @s is silent, and @s resumes within LEARN_SETTLE (the answer).
 	 */
 	if (!churning && READ_ONCE(f->fresh_woke) && s->resumed &&
 	    seen_within(fresh, s->quiet_from + 1, s->resumed) &&
-	    !time_after(s->resumed, fresh + LEARN_PAIR))
+	    !time_after(s->resumed, fresh + LEARN_SETTLE))
 		return fresh;
 	return ike_recent(f, s, now) ? ike : 0;
 }
@@ -1107,15 +1107,17 @@ void ipsecnat_learn_out_started(struct ipsecnat_flow *f)
  * forged SPI bound so must not be confirmed by the host's next rekey.
  * Under the netns lock, in the packet path (RCU).
  */
-void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f)
+void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f,
+				bool paired)
 {
 	const struct ipsecnat_sa *prev = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, f->key.peer,
 							    f->last_spi[IPSECNAT_OUT]);
 	unsigned long now = jiffies;
+	bool woke;
 
 	/* its host was idle until now (see pair_time) */
-	WRITE_ONCE(f->fresh_woke, !prev || prev->flow != f ||
-		   !time_before(now, READ_ONCE(prev->lastuse) + LEARN_PAIR));
+	woke = !prev || prev->flow != f || !time_before(now, READ_ONCE(prev->lastuse) + LEARN_PAIR);
+	WRITE_ONCE(f->fresh_woke, woke && !paired);
 
 	if (f->weak_gen && time_in_range(now, f->weak_at, f->weak_at + LEARN_LATE))
 		WRITE_ONCE(f->weak_confirmed, f->weak_gen);

@@ -553,7 +553,7 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 		ipsecnat_learn_out_started(f);
 		sa = ipsecnat_sa_new(in, f, IPSECNAT_OUT, &key, ports);
 		if (sa) {
-			ipsecnat_learn_out_created(in, f);
+			ipsecnat_learn_out_created(in, f, sa->paired);
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
 			*res = sa;
 			ret = IPSECNAT_OK;
