@@ -75,7 +75,8 @@
 #include <linux/inetdevice.h>
 #include "ipsecnat.h"
 
-#define LEARN_REORDER	(HZ / 20)	/* an old SA's packets may trail a switch */
+#define LEARN_REORDER	(HZ / 20)	/* messages this close are not ordered */
+#define LEARN_TRAIL	(HZ / 4)	/* an old SA's packets may trail a switch */
 #define LEARN_PAIR	HZ		/* a rekey's new SAs start within this */
 #define LEARN_SETTLE	(HZ / 2)	/* a peer-first rekey's host switches within this */
 #define LEARN_LATE	(2 * HZ)	/* a host may switch this long after its stranger */
@@ -339,7 +340,7 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
 		return true;
 	if (multi && time_before(now, multi))
 		return false;
-	return seen_within(READ_ONCE(f->in_last), s->first + LEARN_REORDER, now);
+	return seen_within(READ_ONCE(f->in_last), s->first + LEARN_TRAIL, now);
 }
 
 /*
@@ -557,11 +558,11 @@ static bool eliminated(const struct ipsecnat_flow *f, const struct ipsecnat_stra
 	if (multi && time_before(now, multi))
 		return !time_before(now, s->first + LEARN_PAUSED);
 	/* it received since (owner() read an older in_last): not the owner */
-	if (seen_within(in_last, s->first + LEARN_REORDER, now))
+	if (seen_within(in_last, s->first + LEARN_TRAIL, now))
 		return false;
 	/* silent twice as long as the gap before @s: its next packet is overdue */
-	if (seen_within(in_last, s->first - LEARN_LATE, s->first))
-		return !time_before(now, s->first + 2 * (s->first - in_last));
+	if (seen_within(in_last, s->first - LEARN_LATE, s->first + LEARN_TRAIL))
+		return !time_before(now, s->first + 2 * max_t(long, s->first - in_last, 0));
 	return !time_before(now, s->first + LEARN_PAUSED);
 }
 
