@@ -432,8 +432,8 @@ static bool others_pair(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 /*
  * Does @f pair with any credible stranger of @t but @s heard of late
  * (STRANGER_QUIET: a held SPI's traffic may back off)? Then one of the two
- * is another host's, or forged. Even if @f's traffic rules it out for
- * that one: packets of its old SA that trail the peer's switch may do so.
+ * is another host's, or forged. Not one @f's traffic rules it out for
+ * (LEARN_TRAIL: not by packets of its old SA that trail the switch).
  * With @slot, a stranger another candidate pairs with too is not counted:
  * hosts switching in a row would hold each other for good. Copies first:
  * others_pair must not run under the stranger lock.
@@ -452,7 +452,8 @@ static bool pairs_elsewhere(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 		spin_unlock_bh(&t->lock);
 		found = e.spi && (e.spi != s->spi || e.peer != s->peer) &&
 			stranger_credible(&e) && time_before(now, e.last + STRANGER_QUIET) &&
-			pair_time(f, &e, now) && !(slot && others_pair(in, slot, f, &e, now));
+			pair_time(f, &e, now) && !excluded(f, &e, now) &&
+			!(slot && others_pair(in, slot, f, &e, now));
 	}
 	return found;
 }
