@@ -429,14 +429,32 @@ static bool others_pair(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 	return false;
 }
 
+/* May a flow of @slot but @f, not ruled out nor spraying, own @e? */
+static bool others_candidate(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+			     const struct ipsecnat_flow *f, const struct ipsecnat_stranger *e,
+			     unsigned long now)
+{
+	struct ipsecnat_flow *g;
+	unsigned int walked = 0;
+
+	hlist_for_each_entry_rcu(g, &slot->flows, slot_list) {
+		if (++walked > LEARN_WALK_MAX)
+			return true;
+		if (g != f && !excluded(g, e, now) && !sprays(in, g, e, now))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Does @f pair with any credible stranger of @t but @s heard of late
  * (STRANGER_QUIET: a held SPI's traffic may back off)? Then one of the two
- * is another host's, or forged. Not one @f's traffic rules it out for
- * (LEARN_TRAIL: not by packets of its old SA that trail the switch).
- * With @slot, a stranger another candidate pairs with too is not counted:
- * hosts switching in a row would hold each other for good. Copies first:
- * others_pair must not run under the stranger lock.
+ * is another host's, or forged. One @f's traffic rules it out for counts
+ * only if no other flow may own it (someone does: trailing packets of
+ * @f's old SA may have misled). With @slot, a stranger another candidate
+ * pairs with too is not counted: hosts switching in a row would hold each
+ * other for good. Copies first: others_pair must not run under the
+ * stranger lock.
  */
 static bool pairs_elsewhere(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 			    struct ipsecnat_strangers *t, const struct ipsecnat_flow *f,
@@ -452,7 +470,8 @@ static bool pairs_elsewhere(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 		spin_unlock_bh(&t->lock);
 		found = e.spi && (e.spi != s->spi || e.peer != s->peer) &&
 			stranger_credible(&e) && time_before(now, e.last + STRANGER_QUIET) &&
-			pair_time(f, &e, now) && !excluded(f, &e, now) &&
+			pair_time(f, &e, now) &&
+			(!excluded(f, &e, now) || !others_candidate(in, f->slot, f, &e, now)) &&
 			!(slot && others_pair(in, slot, f, &e, now));
 	}
 	return found;
