@@ -406,9 +406,15 @@ struct ipsecnat_flow *ipsecnat_flow_get(struct ipsecnat_net *in, __be32 host, __
 void ipsecnat_flow_release(struct ipsecnat_net *in, struct ipsecnat_flow *f);
 void ipsecnat_fwd_answered(struct ipsecnat_net *in, struct ipsecnat_flow *f);
 void ipsecnat_fwd_client_answered(struct ipsecnat_net *in, struct ipsecnat_flow *f);
+/* ipsecnat_sa_new() flags: how a learned inbound or IKE SA starts out */
+enum {
+	IPSECNAT_SA_UNCONFIRMED = 1,	/* learned without the host's word */
+	IPSECNAT_SA_WEAK = 2,		/* unconfirmed, bound by elimination alone */
+};
+
 struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 				    enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
-				    const struct ipsecnat_ports *ports);
+				    const struct ipsecnat_ports *ports, unsigned int flags);
 
 enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host,
 					    __be32 peer, __be32 spi,

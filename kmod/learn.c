@@ -353,7 +353,8 @@ static bool churns(const struct ipsecnat_flow *f, unsigned long now)
 {
 	unsigned long until = READ_ONCE(f->churn_until);
 
-	return until && time_before(now, until);
+	/* a range, not time_before(): an old mark must not wrap back to true */
+	return until && time_in_range(now, until - 2 * LEARN_CHURN_WINDOW, until);
 }
 
 /*
@@ -767,21 +768,19 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 		ret = IPSECNAT_REFUSE;
 		goto out;
 	}
-	sa = ipsecnat_sa_new(in, f, IPSECNAT_IN, &key, s->ports.host ? &s->ports : NULL);
+	/*
+	 * A weak SA: nothing of the host's own speaks for it (a forged SPI
+	 * may bind so). Its evidence and turns stay, and the host must answer
+	 * it soon (ipsecnat_learn_out_created) before its traffic counts.
+	 */
+	sa = ipsecnat_sa_new(in, f, IPSECNAT_IN, &key, s->ports.host ? &s->ports : NULL,
+			     weak ? IPSECNAT_SA_WEAK : answers ? 0 : IPSECNAT_SA_UNCONFIRMED);
 	if (!sa) {
 		ret = IPSECNAT_REFUSE;
 		goto out;
 	}
-	sa->unconfirmed = !answers;
 	ret = IPSECNAT_OK;
 	if (weak) {
-		/*
-		 * Nothing of the host's own speaks for it (a forged SPI may
-		 * bind so): its evidence and turns stay, and the host must
-		 * answer it soon (ipsecnat_learn_out_created) before its
-		 * traffic counts.
-		 */
-		sa->weak = true;
 		f->weak_at = now;
 		f->weak_gen = sa->gen;
 		f->nr_unconfirmed++;
@@ -825,12 +824,6 @@ static bool ike_unconfirmed_room(struct ipsecnat_net *in, const struct ipsecnat_
 	return false;
 }
 
-static void ike_unconfirmed(struct ipsecnat_flow *f, struct ipsecnat_sa *sa)
-{
-	WRITE_ONCE(sa->unconfirmed, true);
-	f->nr_ike_unconfirmed++;
-}
-
 /* Rule 5: a stranger where no inside host talks to the peer. */
 static enum ipsecnat_result forward_bind(struct ipsecnat_net *in, struct ipsecnat_fwd *fwd,
 					 enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
@@ -871,9 +864,10 @@ static enum ipsecnat_result forward_bind(struct ipsecnat_net *in, struct ipsecna
 	} else if (dir == IPSECNAT_IKE && !ike_unconfirmed_room(in, f)) {
 		goto release;	/* a known client's new IKE SAs: as in learn_ike */
 	}
-	sa = ipsecnat_sa_new(in, f, dir, key, ports);
+	sa = ipsecnat_sa_new(in, f, dir, key, ports,
+			     dir == IPSECNAT_IKE ? IPSECNAT_SA_UNCONFIRMED : 0);
 	if (sa && dir == IPSECNAT_IKE)
-		ike_unconfirmed(f, sa);
+		f->nr_ike_unconfirmed++;
 	if (sa) {
 		if (dir == IPSECNAT_IN) {
 			WRITE_ONCE(f->learn_gen, sa->gen);
@@ -1062,10 +1056,10 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 	}
 	if (!ike_unconfirmed_room(in, f))
 		goto out;
-	sa = ipsecnat_sa_new(in, f, IPSECNAT_IKE, &key, ports);
+	sa = ipsecnat_sa_new(in, f, IPSECNAT_IKE, &key, ports, IPSECNAT_SA_UNCONFIRMED);
 	if (!sa)
 		goto out;
-	ike_unconfirmed(f, sa);
+	f->nr_ike_unconfirmed++;
 	WRITE_ONCE(ipsecnat_ike(sa)->spi_r, spi_r);
 	ipsecnat_count(in, IPSECNAT_C_ike_learned);
 	ipsecnat_notify_sa(in, IPSECNAT_EV_REKEYED, sa);

@@ -402,7 +402,7 @@ void ipsecnat_flow_release(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 /* Caps and allocation of a new SA for @f; under the netns lock. */
 struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 				    enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
-				    const struct ipsecnat_ports *ports)
+				    const struct ipsecnat_ports *ports, unsigned int flags)
 {
 	__be32 peer = key->peer, spi = key->spi;
 	struct ipsecnat_sa *sa;
@@ -429,18 +429,22 @@ struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flo
 	sa->gen = in->gen + 1;
 	sa->created = jiffies;
 	sa->lastuse = sa->created;
-	if (rhashtable_insert_fast(&in->sas[dir], &sa->node, sa_params)) {
-		kfree(sa);
-		goto nomem;
-	}
-	in->gen++;
+	/* readers on other CPUs see the SA whole once it is in the table */
+	sa->unconfirmed = !!(flags & (IPSECNAT_SA_UNCONFIRMED | IPSECNAT_SA_WEAK));
+	sa->weak = !!(flags & IPSECNAT_SA_WEAK);
 	/*
 	 * An inbound SA learned without this host's claim (peer-first rekey,
 	 * a forward, a static SPI) is the pair of its next outbound SA, which
 	 * is then answered at once.
 	 */
-	if (dir == IPSECNAT_OUT) {
+	if (dir == IPSECNAT_OUT)
 		sa->paired = f->in_unpaired;
+	if (rhashtable_insert_fast(&in->sas[dir], &sa->node, sa_params)) {
+		kfree(sa);
+		goto nomem;
+	}
+	in->gen++;
+	if (dir == IPSECNAT_OUT) {
 		WRITE_ONCE(f->out_owed, !sa->paired);
 		f->in_unpaired = false;
 		f->nr_unconfirmed = 0;	/* earlier inbound SAs are confirmed now */
@@ -551,7 +555,7 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 		ret = IPSECNAT_HOLD;
 	} else {
 		ipsecnat_learn_out_started(f);
-		sa = ipsecnat_sa_new(in, f, IPSECNAT_OUT, &key, ports);
+		sa = ipsecnat_sa_new(in, f, IPSECNAT_OUT, &key, ports, 0);
 		if (sa) {
 			ipsecnat_learn_out_created(in, f, sa->paired);
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
@@ -591,7 +595,7 @@ enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 hos
 		ipsecnat_count(in, IPSECNAT_C_spi_conflict);
 		sa = NULL;
 	} else if (!sa) {
-		sa = ipsecnat_sa_new(in, f, IPSECNAT_IKE, &key, ports);
+		sa = ipsecnat_sa_new(in, f, IPSECNAT_IKE, &key, ports, 0);
 		if (sa) {
 			ipsecnat_learn_ike_sa_new(f);
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
@@ -672,7 +676,7 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
 		err = -EBUSY;
 		goto out;
 	}
-	sa = ipsecnat_sa_new(in, f, dir, &key, NULL);
+	sa = ipsecnat_sa_new(in, f, dir, &key, NULL, 0);
 	if (!sa) {
 		NL_SET_ERR_MSG(extack, "SA table full (max-sas or max-sas-per-host)");
 		err = -ENOSPC;

@@ -29,7 +29,8 @@ l2tp_up() { # l2tp_up I: IPsec, then L2TP and PPP, for client I
 	l2tp_client "$1" 1
 	swan_up_l2tp "$1" || fail "client $1: IPsec failed: $(tail -3 "$SWAN_DIR/client$1/initiate.log")"
 	xl2tpd_start "${HOSTS[$1]}" "client$1"
-	busywait 30000 ppp_up "${HOSTS[$1]}" || fail "client $1: PPP did not come up"
+	busywait 30000 ppp_up "${HOSTS[$1]}" ||
+		fail "client $1: PPP did not come up: $(tail -n 3 "$SWAN_DIR/client$1/xl2tpd.log" | tr '\n' ' ')"
 }
 ppp_ping() { # ppp_ping I: client I and the server ping each other over PPP
 	ip netns exec "${HOSTS[$1]}" ping -q -c 2 -i 0.2 -W 2 10.3.0.1 >/dev/null &&
@@ -38,18 +39,20 @@ ppp_ping() { # ppp_ping I: client I and the server ping each other over PPP
 l2tp_up 1
 ppp_ping 1 || fail "one address, client 1 alone: no ping over PPP"
 l2tp_up 2
-[ "$(swan server --list-sas 2>/dev/null | grep -c 'INSTALLED, TRANSPORT')" = 2 ] ||
-	fail "one address: the server does not have both clients' transport SAs"
+sas=$(swan server --list-sas 2>&1)
+[ "$(grep -c 'INSTALLED, TRANSPORT' <<<"$sas")" = 2 ] ||
+	fail "one address: the server does not have both clients' transport SAs:" \
+		"$(grep -E 'ESTABLISHED|CONNECTING|INSTALLED|REKEY|DELET|error' <<<"$sas" | tr -s ' \n' ' ')"
 policies=$(ip -n "$S" xfrm policy list dir out | grep -c "src $SRV/32 dst $PUB/32 proto udp sport 1701")
-[ "$policies" = 1 ] || fail "one address: server has $policies L2TP policies toward $PUB, expected 1"
+[ "$policies" = 1 ] || fail "one address: server has $policies L2TP policies toward $PUB, expected 1:" \
+	"$(ip -n "$S" xfrm policy list dir out | grep -E '^src' | tr '\n' ' ')"
 log "the server's kernel has one policy for both clients' SAs: its L2TP for both goes into one"
 ppp_ping 1 && ppp_ping 2 && fail "one address: both PPP sessions work"
 check_no_misdelivery "${HOSTS[@]}" "$S"
 
 # start over: daemons, PPP, SAs, bindings
 for ns in "$S" "${HOSTS[@]}"; do
-	ip netns pids "$ns" | xargs -r kill -9
-	busywait 10000 test -z "$(ip netns pids "$ns")" || fail "daemons in $ns do not stop"
+	busywait 20000 ns_emptied "$ns" || fail "daemons in $ns do not stop: $(ns_procs "$ns")"
 	ip -n "$ns" xfrm state flush
 	ip -n "$ns" xfrm policy flush
 done

@@ -53,6 +53,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# ns_emptied NS: kill -9 what runs in NS, again each call (a daemon may
+# fork while it dies); true once nothing does. Poll it with busywait.
+ns_emptied() {
+	local pids
+
+	pids=$(ip netns pids "$1")
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086 # one word per pid
+	kill -9 $pids 2>/dev/null
+	return 1
+}
+
+# ns_procs NS: what still runs in NS, as "pid (name) state" (for messages)
+ns_procs() {
+	local p
+
+	for p in $(ip netns pids "$1"); do
+		awk '{ printf "%s %s %s; ", $1, $2, $3 }' "/proc/$p/stat" 2>/dev/null
+	done
+}
+
 # setup_ns VAR...: create namespaces with unique names, store them in VARs
 setup_ns() {
 	local var name

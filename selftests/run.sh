@@ -32,6 +32,8 @@ for t in "${tests[@]}"; do
 	   rm -rf "${log%.log}.ike.failed-$n"
 	   [ ! -d "${log%.log}.ike" ] || cp -r "${log%.log}.ike" "${log%.log}.ike.failed-$n"
 	   echo "not ok $n ${t%.sh} # exit $rc after ${dur}s, log build/vm/$t.log.failed-$n"
+	   # why first: the evidence a failing test logs can push it out of the tail
+	   grep -m 3 '^FAIL' "$log" | sed 's/^/#   /'
 	   tail -n 15 "$log" | sed 's/^/#   /' ;;
 	esac
 done
