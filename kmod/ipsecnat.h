@@ -61,6 +61,7 @@ enum ipsecnat_counter {
 	IPSECNAT_C_strangers_full,	/* unknown SPI not noted: the slot's table is full */
 	IPSECNAT_C_foreign_iface,	/* unknown SPI from an interface without the address */
 	IPSECNAT_C_foreign_zone,	/* packet of a non-default conntrack zone: untouched */
+	IPSECNAT_C_local_spi_paced,	/* unknown SPI held: the own-SA check's budget spent */
 	IPSECNAT_C_MAX
 };
 
@@ -173,6 +174,7 @@ struct ipsecnat_stranger {
 	u16 pkts;			/* packets in sequence, capped */
 	bool fresh;			/* started with a new SA's sequence numbers */
 	bool local;			/* the gateway's own SA (marked, VTI): not ours */
+	bool local_checked;		/* ... asked (ipsecnat_local_spi_any_mark) */
 	struct ipsecnat_ports ports;	/* NAT-T ports; 0 for plain ESP */
 	unsigned long first;		/* jiffies of its first packet */
 	unsigned long last;
@@ -332,6 +334,8 @@ struct ipsecnat_net {
 	u64 glimpse[IPSECNAT_GLIMPSES];
 	u32 glimpse_key;
 	atomic_t nr_rules;		/* IPSECNAT rules; none: the hook is idle */
+	unsigned long local_walk_since;	/* ipsecnat_local_spi_any_mark's budget: */
+	atomic_t local_walk_states;	/* xfrm states walked since then */
 	struct delayed_work gc_work;
 	struct list_head ike_held;	/* flows whose IKE message waits: learn.c */
 	unsigned int nr_held;		/* ... how many; under lock */
@@ -521,7 +525,14 @@ static inline bool ipsecnat_later_fragment(const struct iphdr *iph)
 }
 
 __be32 ipsecnat_esp_spi(const struct sk_buff *skb, unsigned int off);
-bool ipsecnat_local_spi_any_mark(struct net *net, __be32 daddr, __be32 spi);
+enum ipsecnat_local {
+	IPSECNAT_LOCAL_NO,
+	IPSECNAT_LOCAL_YES,
+	IPSECNAT_LOCAL_PACED,		/* not asked: ask on a later packet */
+};
+
+enum ipsecnat_local ipsecnat_local_spi_any_mark(struct ipsecnat_net *in, __be32 daddr,
+						__be32 spi);
 unsigned int ipsecnat_translate(struct ipsecnat_net *in, struct sk_buff *skb, bool out,
 				__be32 addr);
 bool ipsecnat_in_pool(const struct ipsecnat_pool *pool, __be32 addr);

@@ -183,13 +183,12 @@ static struct ipsecnat_stranger *stranger_single(struct ipsecnat_strangers *t)
 }
 
 /*
- * Note one packet of an unknown SPI in table @t; copy its record to @copy,
- * @is_new if it was not there. False if the table has no room (it is full
- * of live strangers).
+ * Note one packet of an unknown SPI in table @t; copy its record to @copy.
+ * False if the table has no room (it is full of live strangers).
  */
 static bool stranger_note(struct ipsecnat_net *in, struct ipsecnat_strangers *t,
 			  const struct ipsecnat_esp_seen *p, unsigned long now,
-			  struct ipsecnat_stranger *copy, bool *is_new)
+			  struct ipsecnat_stranger *copy)
 {
 	struct ipsecnat_stranger *e, *room = NULL;
 	int i, best = 0, r;
@@ -214,7 +213,6 @@ static bool stranger_note(struct ipsecnat_net *in, struct ipsecnat_strangers *t,
 		return false;
 	}
 	e = room;
-	*is_new = true;
 	memset(e, 0, sizeof(*e));
 	e->peer = p->peer;
 	e->spi = p->spi;
@@ -227,7 +225,6 @@ static bool stranger_note(struct ipsecnat_net *in, struct ipsecnat_strangers *t,
 	e->checked = now - LEARN_RECHECK;
 	goto out;
 seen:
-	*is_new = false;
 	if (p->seq > e->seq && p->seq - e->seq <= STRANGER_STEP) {
 		if (e->pkts < U16_MAX)
 			e->pkts++;
@@ -268,14 +265,17 @@ static bool stranger_judge_now(struct ipsecnat_strangers *t, __be32 peer, __be32
 }
 
 /* The stranger is the gateway's own SA: remember it so. */
-static void stranger_set_local(struct ipsecnat_strangers *t, __be32 peer, __be32 spi)
+static void stranger_set_local(struct ipsecnat_strangers *t, __be32 peer, __be32 spi,
+			       bool local)
 {
 	struct ipsecnat_stranger *e;
 
 	spin_lock_bh(&t->lock);
 	e = stranger_find(t, peer, spi);
-	if (e)
-		e->local = true;
+	if (e) {
+		e->local = local;
+		e->local_checked = true;
+	}
 	spin_unlock_bh(&t->lock);
 }
 
@@ -911,16 +911,22 @@ static struct ipsecnat_strangers *slot_strangers(struct ipsecnat_net *in,
 static enum ipsecnat_result note(struct ipsecnat_net *in, struct ipsecnat_strangers *t,
 				 const struct ipsecnat_esp_seen *p, struct ipsecnat_stranger *s)
 {
-	bool is_new;
-
-	if (!t || !stranger_note(in, t, p, jiffies, s, &is_new)) {
+	if (!t || !stranger_note(in, t, p, jiffies, s)) {
 		ipsecnat_count(in, IPSECNAT_C_strangers_full);
 		return IPSECNAT_HOLD;
 	}
 	/* marked states (VTI, XFRM interfaces) miss the hook's unmarked lookup */
-	if (is_new && ipsecnat_local_spi_any_mark(in->net, p->pub, p->spi)) {
-		stranger_set_local(t, p->peer, p->spi);
-		s->local = true;
+	if (!s->local_checked) {
+		switch (ipsecnat_local_spi_any_mark(in, p->pub, p->spi)) {
+		case IPSECNAT_LOCAL_PACED:
+			ipsecnat_count(in, IPSECNAT_C_local_spi_paced);
+			return IPSECNAT_HOLD;
+		case IPSECNAT_LOCAL_YES:
+			s->local = true;
+			fallthrough;
+		case IPSECNAT_LOCAL_NO:
+			stranger_set_local(t, p->peer, p->spi, s->local);
+		}
 	}
 	if (s->local) {
 		ipsecnat_count(in, IPSECNAT_C_local_spi);

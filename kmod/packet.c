@@ -370,22 +370,41 @@ static bool local_spi(struct net *net, __be32 daddr, __be32 spi)
 	return true;
 }
 
+#define LOCAL_WALK_BUDGET	BIT(20)	/* xfrm states walked per second and netns */
+
 /*
  * An SA of the gateway's own for @spi to @daddr whatever its mark (VTI,
- * XFRM interfaces). This walks every xfrm state: learn.c asks once per
- * new stranger, never per packet.
+ * XFRM interfaces). xfrm_state_lookup_byspi() walks every xfrm state of
+ * the netns under its lock; learn.c asks once per new stranger, and the
+ * walks share a budget of states per second, so a WAN sender spraying new
+ * SPIs at a box with many SAs of its own cannot make each one a walk.
+ * Over budget: PACED, and the stranger waits for a later packet.
  */
-bool ipsecnat_local_spi_any_mark(struct net *net, __be32 daddr, __be32 spi)
+enum ipsecnat_local ipsecnat_local_spi_any_mark(struct ipsecnat_net *in, __be32 daddr,
+						__be32 spi)
 {
+	unsigned int states = READ_ONCE(in->net->xfrm.state_num);
+	unsigned long since = READ_ONCE(in->local_walk_since);
+	unsigned long now = jiffies;
 	struct xfrm_state *x;
 	bool mine;
 
-	x = xfrm_state_lookup_byspi(net, spi, AF_INET);
+	if (!states)
+		return IPSECNAT_LOCAL_NO;
+	/* racy on purpose: CPUs starting a second together only loosen it */
+	if (!time_in_range(now, since, since + HZ)) {
+		WRITE_ONCE(in->local_walk_since, now);
+		atomic_set(&in->local_walk_states, 0);
+	}
+	if (atomic_read(&in->local_walk_states) >= LOCAL_WALK_BUDGET)
+		return IPSECNAT_LOCAL_PACED;
+	atomic_add(states, &in->local_walk_states);
+	x = xfrm_state_lookup_byspi(in->net, spi, AF_INET);
 	if (!x)
-		return false;
+		return IPSECNAT_LOCAL_NO;
 	mine = x->id.daddr.a4 == daddr && x->id.proto == IPPROTO_ESP;
 	xfrm_state_put(x);
-	return mine;
+	return mine ? IPSECNAT_LOCAL_YES : IPSECNAT_LOCAL_NO;
 }
 
 /* ESP sequence number at @off (after the SPI); 0 when truncated. */
