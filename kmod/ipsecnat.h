@@ -148,6 +148,7 @@ struct ipsecnat_flow {
 	unsigned long weak_gen;		/* ... with this generation; under the lock */
 	unsigned long weak_confirmed;	/* generation of the weak SA its host answered */
 	unsigned int nr_ike_unconfirmed;	/* IKE SAs the host has not spoken on */
+	unsigned int nr_weak;		/* live inbound SAs bound by elimination */
 	unsigned int nr_unconfirmed;	/* unconfirmed inbound SAs learned ... */
 	unsigned long unconfirmed_since;	/* ... since then; under the lock */
 	__be32 last_spi[3];		/* SPI used last, by enum ipsecnat_dir */
@@ -458,7 +459,7 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 bool ipsecnat_learn_out_allowed(struct ipsecnat_net *in, struct ipsecnat_flow *f, bool in_use);
 void ipsecnat_learn_out_started(struct ipsecnat_flow *f);
 void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f,
-				bool paired);
+				bool paired, bool in_use);
 enum ipsecnat_ike_verdict {
 	IPSECNAT_IKE_PASS,
 	IPSECNAT_IKE_DROP,		/* a datagram of a message held already */

@@ -107,6 +107,16 @@ static bool seen_within(unsigned long t, unsigned long from, unsigned long to)
 	return t && time_in_range(t, from, to);
 }
 
+/*
+ * Does a mark set to last until @until (set @span before it; 0: no mark)
+ * still hold? A range, not time_before(): an old mark must not read as
+ * live again when jiffies wrap (32-bit).
+ */
+static bool mark_live(unsigned long until, unsigned long span, unsigned long now)
+{
+	return until && time_in_range(now, until - span, until);
+}
+
 /* Rule 1: strangers. */
 
 static bool stranger_credible(const struct ipsecnat_stranger *e)
@@ -338,7 +348,7 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
 
 	if (READ_ONCE(f->dead))
 		return true;
-	if (multi && time_before(now, multi))
+	if (mark_live(multi, LEARN_MULTI, now))
 		return false;
 	return seen_within(READ_ONCE(f->in_last), s->first + LEARN_TRAIL, now);
 }
@@ -351,10 +361,7 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
  */
 static bool churns(const struct ipsecnat_flow *f, unsigned long now)
 {
-	unsigned long until = READ_ONCE(f->churn_until);
-
-	/* a range, not time_before(): an old mark must not wrap back to true */
-	return until && time_in_range(now, until - 2 * LEARN_CHURN_WINDOW, until);
+	return mark_live(READ_ONCE(f->churn_until), 2 * LEARN_CHURN_WINDOW, now);
 }
 
 /*
@@ -576,7 +583,7 @@ static bool eliminated(const struct ipsecnat_flow *f, const struct ipsecnat_stra
 		return false;
 	if (!s->fresh && !READ_ONCE(f->learn_gen) && READ_ONCE(f->known_out))
 		return true;
-	if (multi && time_before(now, multi))
+	if (mark_live(multi, LEARN_MULTI, now))
 		return !time_before(now, s->first + LEARN_PAUSED);
 	/* it received since (owner() read an older in_last): not the owner */
 	if (seen_within(in_last, s->first + LEARN_TRAIL, now))
@@ -764,6 +771,15 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	    (slot->ike_turn.flow != f || !turn_live(&slot->ike_turn, now, LEARN_IKE_TURN)))
 		goto out;
 	answers = !weak && READ_ONCE(f->out_gen) > f->learn_gen;
+	/*
+	 * A live count, not a rate: forged traffic keeps a forged weak SA
+	 * alive, and new ones must not pile up to the host's cap.
+	 */
+	if (weak && f->nr_weak >= LEARN_UNCONFIRMED) {
+		ipsecnat_count(in, IPSECNAT_C_cap_host);
+		ret = IPSECNAT_REFUSE;
+		goto out;
+	}
 	if (!answers && !unconfirmed_room(in, f, now)) {
 		ret = IPSECNAT_REFUSE;
 		goto out;
@@ -781,6 +797,7 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	}
 	ret = IPSECNAT_OK;
 	if (weak) {
+		f->nr_weak++;
 		f->weak_at = now;
 		f->weak_gen = sa->gen;
 		f->nr_unconfirmed++;
@@ -1126,16 +1143,20 @@ void ipsecnat_learn_out_started(struct ipsecnat_flow *f)
  * Made within LEARN_LATE after its newest weak inbound SA, it answers that
  * one (the host of a peer-first rekey switching); later, it does not: a
  * forged SPI bound so must not be confirmed by the host's next rekey.
+ * An SA @in_use before (made again after the collector or a flush took it)
+ * is no rekey: evidence of nothing, once the flow has learned an inbound SA.
  * Under the netns lock, in the packet path (RCU).
  */
 void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f,
-				bool paired)
+				bool paired, bool in_use)
 {
-	const struct ipsecnat_sa *prev = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, f->key.peer,
-							    f->last_spi[IPSECNAT_OUT]);
+	const struct ipsecnat_sa *prev;
 	unsigned long now = jiffies;
 	bool woke;
 
+	if (in_use && READ_ONCE(f->learn_gen))
+		return;
+	prev = ipsecnat_sa_lookup(in, IPSECNAT_OUT, 0, f->key.peer, f->last_spi[IPSECNAT_OUT]);
 	/* its host was idle until now (see pair_time) */
 	woke = !prev || prev->flow != f || !time_before(now, READ_ONCE(prev->lastuse) + LEARN_PAIR);
 	WRITE_ONCE(f->fresh_woke, woke && !paired);
@@ -1370,7 +1391,8 @@ void ipsecnat_learn_exit(struct ipsecnat_net *in)
  * or the end that saw only the other's resolves it alone and may delete
  * the SA the other end keeps. A held message, or the peer's request, is no
  * evidence: the exchange has not started, or its SAs come with the host's
- * response.
+ * response; nor is any message of the peer's unless the host's own came
+ * within LEARN_IKE_QUIET (a WAN sender can forge the peer's).
  */
 enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 						bool out, bool paced, bool response, u64 msg,
@@ -1414,7 +1436,10 @@ enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct 
 		if (!out && !response)
 			return v;
 	}
-	ike_noted(f, out, jiffies);
+	now = jiffies;
+	/* the peer's message counts only in a burst of the host's own */
+	if (out || seen_within(READ_ONCE(f->ike_out_last), now - LEARN_IKE_QUIET, now))
+		ike_noted(f, out, now);
 	return v;
 }
 

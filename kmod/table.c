@@ -470,6 +470,8 @@ static bool sa_del(struct ipsecnat_net *in, struct ipsecnat_sa *sa)
 	atomic_dec(&in->nr_sas);
 	f->nr_sas--;
 	h->nr_sas--;
+	if (sa->weak)
+		f->nr_weak--;
 	if (sa->dir == IPSECNAT_IKE && sa->unconfirmed) {
 		f->nr_ike_unconfirmed--;
 		WRITE_ONCE(sa->unconfirmed, false);	/* counted out once */
@@ -557,7 +559,7 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 		ipsecnat_learn_out_started(f);
 		sa = ipsecnat_sa_new(in, f, IPSECNAT_OUT, &key, ports, 0);
 		if (sa) {
-			ipsecnat_learn_out_created(in, f, sa->paired);
+			ipsecnat_learn_out_created(in, f, sa->paired, in_use);
 			ipsecnat_notify_sa(in, IPSECNAT_EV_CREATED, sa);
 			*res = sa;
 			ret = IPSECNAT_OK;
@@ -732,6 +734,9 @@ static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, co
 		return false;
 	/* traffic a WAN sender forges keeps no unconfirmed IKE SA alive */
 	if (sa->dir == IPSECNAT_IKE && READ_ONCE(sa->unconfirmed))
+		return time_after(jiffies, sa->created + READ_ONCE(in->set.pending_timeout));
+	/* ... nor holds one of a forward's places for clients not yet answered */
+	if (READ_ONCE(f->fwd_unanswered))
 		return time_after(jiffies, sa->created + READ_ONCE(in->set.pending_timeout));
 	/* jiffies now, not when the run began: the SA may have been used since */
 	if (ipsecnat_sa_pending(sa))

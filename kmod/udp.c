@@ -348,7 +348,8 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 		if (r != IPSECNAT_OK)
 			return ipsecnat_unlearned(r);
 	}
-	if (m->child)
+	/* the peer's side of an exchange, on an IKE SA the host spoke on */
+	if (m->child && !READ_ONCE(sa->unconfirmed))
 		ipsecnat_ike_exchange(in, sa->flow, false, m->paced, !m->request, m->msg, NULL);
 	ike_touch(sa, &m->ports, skb->len);
 	return ipsecnat_translate(in, skb, false, sa->flow->key.host);
