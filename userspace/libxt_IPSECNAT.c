@@ -4,6 +4,8 @@
  *
  *   -j IPSECNAT [--to-source ADDR[-ADDR]] [--preserve-ike] [--preserve-natt]
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -47,8 +49,14 @@ static void parse_addr(const char *s, __be32 *addr)
 
 	if (inet_pton(AF_INET, s, &a) != 1)
 		xtables_error(PARAMETER_PROBLEM,
-			      "IPSECNAT: \"%s\" is not an IPv4 address", s);
+			      "IPSECNAT: --to-source: \"%s\" is not an IPv4 address", s);
 	*addr = a.s_addr;
+}
+
+/* No address of lo..hi (host order) is 0.0.0.0/8, 127.0.0.0/8 or 224.0.0.0 and up. */
+static bool unicast(uint32_t lo, uint32_t hi)
+{
+	return lo >= 0x01000000 && hi < 0xe0000000 && (hi < 0x7f000000 || lo > 0x7fffffff);
 }
 
 static void ipsecnat_parse(struct xt_option_call *cb)
@@ -77,13 +85,14 @@ static void ipsecnat_parse(struct xt_option_call *cb)
 		parse_addr(dash, &info->max_addr);
 	else
 		info->max_addr = info->min_addr;
-	if (!info->min_addr || !info->max_addr)
-		xtables_error(PARAMETER_PROBLEM,
-			      "IPSECNAT: --to-source \"%s\": 0.0.0.0 cannot be a public address",
-			      cb->arg);
 	if (ntohl(info->min_addr) > ntohl(info->max_addr))
 		xtables_error(PARAMETER_PROBLEM,
 			      "IPSECNAT: --to-source range \"%s\" runs backwards (start > end)",
+			      cb->arg);
+	if (!unicast(ntohl(info->min_addr), ntohl(info->max_addr)))
+		xtables_error(PARAMETER_PROBLEM,
+			      "IPSECNAT: --to-source \"%s\": 0.0.0.0/8, loopback, multicast and "
+			      "broadcast cannot be public addresses",
 			      cb->arg);
 	if (ntohl(info->max_addr) - ntohl(info->min_addr) >= 65536)
 		xtables_error(PARAMETER_PROBLEM,
@@ -103,16 +112,22 @@ static void print_range(const struct xt_ipsecnat_tginfo *info)
 	}
 }
 
-/* Without --to-source nothing is printed, as for MASQUERADE without options. */
+/*
+ * iptables -L. Without --to-source the address is the outgoing interface's:
+ * say so, and not as "masquerade" (as up to 0.2), which reads as the
+ * MASQUERADE target. Nothing parses this line; iptables-save (below) prints
+ * no option for that default.
+ */
 static void ipsecnat_print(const void *ip, const struct xt_entry_target *target,
 			   int numeric)
 {
 	const struct xt_ipsecnat_tginfo *info = (const void *)target->data;
 
-	if (info->flags & XT_IPSECNAT_F_TO_SOURCE) {
-		printf(" to:");
+	printf(" to:");
+	if (info->flags & XT_IPSECNAT_F_TO_SOURCE)
 		print_range(info);
-	}
+	else
+		printf("interface-address");
 	if (info->flags & XT_IPSECNAT_F_IKE)
 		printf(" preserve-ike");
 	if (info->flags & XT_IPSECNAT_F_NATT)
