@@ -1023,7 +1023,6 @@ static void cmd_forward(struct nl *nl, char **argv)
 	struct nlattr *nest;
 	uint8_t cmd;
 
-	argv = options(argv);	/* "forward -j show", as the usage has it */
 	verb = *argv ? *argv++ : "show";
 	if (!strcmp(verb, "show") || !strcmp(verb, "list")) {
 		if (*argv)
@@ -1056,6 +1055,34 @@ static void cmd_forward(struct nl *nl, char **argv)
 	talk(nl, nlh, NULL, NULL);
 }
 
+/*
+ * With -j, stdout is one JSON document: it is kept in memory and written
+ * only once the command has succeeded, so that an error (die() exits
+ * without it) never leaves part of one, even in the middle of a dump.
+ * (glibc lets stdout be assigned.) monitor prints an object per event.
+ */
+static FILE *held_stdout;
+static char *held_text;
+static size_t held_len;
+
+static void hold_stdout(void)
+{
+	held_stdout = stdout;
+	stdout = open_memstream(&held_text, &held_len);
+	if (!stdout)
+		die("%s", strerror(errno));
+}
+
+static void release_stdout(void)
+{
+	if (!held_stdout)
+		return;
+	fclose(stdout);
+	stdout = held_stdout;
+	fwrite(held_text, 1, held_len, stdout);
+	free(held_text);
+}
+
 static void cmd_simple(struct nl *nl, char **argv, uint8_t cmd, mnl_cb_t cb)
 {
 	if (*argv)
@@ -1074,6 +1101,12 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(cmd, "export"))
+		json = true;	/* export is -j show */
+	if (!strcmp(cmd, "forward"))
+		argv = options(argv);	/* "forward -j show", as the usage has it */
+	if (json && strcmp(cmd, "monitor"))
+		hold_stdout();
 	if (!strcmp(cmd, "show") || !strcmp(cmd, "list") || !strcmp(cmd, "ls"))
 		cmd_show(&nl, argv);
 	else if (!strcmp(cmd, "del") || !strcmp(cmd, "delete"))
@@ -1088,10 +1121,9 @@ int main(int argc, char **argv)
 		cmd_set(&nl, argv);
 	else if (!strcmp(cmd, "add"))
 		cmd_add(&nl, argv);
-	else if (!strcmp(cmd, "export")) {
-		json = true;
+	else if (!strcmp(cmd, "export"))
 		cmd_show(&nl, argv);
-	} else if (!strcmp(cmd, "import"))
+	else if (!strcmp(cmd, "import"))
 		cmd_import(&nl, argv);
 	else if (!strcmp(cmd, "monitor"))
 		cmd_monitor(&nl, argv);
@@ -1101,5 +1133,6 @@ int main(int argc, char **argv)
 		bad("unknown command \"%s\"; try \"ipsecnat help\"", cmd);
 	if (nl.sock)
 		mnl_socket_close(nl.sock);
+	release_stdout();
 	return 0;
 }
