@@ -6,7 +6,8 @@
 # a user namespace without CAP_NET_ADMIN over the gateway's namespace;
 # malformed, oversized and unknown attributes refused with messages; the
 # command line (--help, --version, exit 2 for usage errors, nothing on stdout
-# after an error with -j); monitor timestamps; forward -j show.
+# after an error with -j); monitor timestamps; forward -j show; the iptables
+# extension's -L/-S output and its refusal of bad --to-source addresses.
 source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping python3 setpriv unshare ipsecnat
 
@@ -57,8 +58,10 @@ gw unshare --user --map-root-user ipsecnat stats >/dev/null 2>&1 &&
 err=$(gw setpriv --reuid=65534 --regid=65534 --clear-groups ipsecnat flush 2>&1) &&
 	fail "an unprivileged user could flush"
 echo "$err" | grep -q 'CAP_NET_ADMIN' || fail "unclear refusal: $err"
-out=$(gw setpriv --reuid=65534 --regid=65534 --clear-groups ipsecnat -j show 2>/dev/null)
-[ -z "$out" ] || fail "-j show printed \"$out\" on stdout after an error"
+for args in "-j show" "-j stats" "-j get" "export" "forward -j show" "-j forward show"; do
+	out=$(gw setpriv --reuid=65534 --regid=65534 --clear-groups ipsecnat $args 2>/dev/null); rc=$?
+	[ "$rc" = 1 ] && [ -z "$out" ] || fail "ipsecnat $args: exit $rc, \"$out\" on stdout after an error"
+done
 
 log "malformed, oversized, unknown attributes"
 gw python3 "$(dirname "$0")/tools/genlbad.py" || fail "bad netlink requests not all refused"
@@ -79,6 +82,28 @@ for args in "--bogus" "show host 10.0.1" "show spi xyz" "del spi 0x0123456789abc
 	err=$(gw ipsecnat $args 2>&1 >/dev/null); rc=$?
 	[ "$rc" = 2 ] && echo "$err" | grep -q '^Error: ' || fail "ipsecnat $args: exit $rc, \"$err\""
 done
+
+log "iptables -L and -S of the target; --to-source refused in userspace"
+rules=$(gw iptables -t mangle -S POSTROUTING)
+grep -qx -- '-A POSTROUTING -o wan0 -j IPSECNAT' <<<"$rules" || fail "iptables -S: $rules"
+rules=$(gw iptables -t mangle -L POSTROUTING -n)
+grep -q '^IPSECNAT .* to:interface-address$' <<<"$rules" && ! grep -qi masquerade <<<"$rules" ||
+	fail "iptables -L: $rules"
+setup_ns XT
+xt() { ip netns exec "$XT" iptables -t mangle "$@"; }
+xt -A POSTROUTING -j IPSECNAT --to-source 192.0.2.1-192.0.2.4 --preserve-ike || fail "pool rule"
+[ "$(xt -S POSTROUTING | tail -n 1)" = "-A POSTROUTING -j IPSECNAT --to-source 192.0.2.1-192.0.2.4 --preserve-ike" ] ||
+	fail "iptables -S of a pool: $(xt -S POSTROUTING)"
+xt -L POSTROUTING -n | grep -q '^IPSECNAT .* to:192.0.2.1-192.0.2.4 preserve-ike$' ||
+	fail "iptables -L of a pool: $(xt -L POSTROUTING -n)"
+for bad in "0.0.0.0 0.0.0.0/8" "0.0.0.0-192.0.2.1 0.0.0.0/8" "127.0.0.1 loopback" \
+	"255.255.255.255 broadcast" "192.0.2.9-192.0.2.1 runs backwards" "192.0.2 not an IPv4" \
+	"10.0.0.0-10.1.0.0 larger than 65536"; do
+	err=$(xt -A POSTROUTING -j IPSECNAT --to-source ${bad%% *} 2>&1); rc=$?
+	[ "$rc" = 2 ] && grep -q -- "IPSECNAT: --to-source.*${bad#* }" <<<"$err" ||
+		fail "--to-source ${bad%% *}: exit $rc, \"$err\""
+done
+[ "$(xt -S POSTROUTING | grep -c IPSECNAT)" = 1 ] || fail "a refused rule was added: $(xt -S POSTROUTING)"
 
 log "monitor: every event line is timestamped (text and JSON)"
 ip netns exec "$GW" ipsecnat monitor >"/tmp/mon.$$" 2>&1 &
