@@ -7,6 +7,9 @@
 # make check      boot the Debian kernel under QEMU and run selftests/*.sh
 # make check T=x  run only selftests/x.sh (T=x,y,z: several)
 # make check KVER=<release>  the same on another installed kernel
+# make check KERNEL=sid       the same on sid's newest kernel, module built in
+#                 build/sid (make deps KERNELS=sid first; KVER=<its release>
+#                 picks it too); no lint or DKMS run: those are the host's
 # make check KERNEL=debug     the same on a KASAN/kmemleak/lockdep/UBSAN kernel
 #                 built once from linux-source-6.1 (scripts/debug-kernel;
 #                 make deps KERNELS=debug first)
@@ -24,6 +27,18 @@
 #
 # The version is in VERSION (dkms.conf and MODULE_VERSION must agree: dkms-check)
 
+SID_ROOT := $(CURDIR)/build/sid
+# KVER=<release> of a kernel that only the sid root has means KERNEL=sid
+ifeq ($(KERNEL)$(origin KDIR),undefined)
+ifneq ($(KVER),)
+ifeq ($(wildcard /lib/modules/$(KVER)/build),)
+ifneq ($(wildcard $(SID_ROOT)/usr/src/linux-headers-$(KVER)),)
+KERNEL := sid
+endif
+endif
+endif
+endif
+
 ifeq ($(KERNEL),debug)
 # builds the kernel the first time (about 20 minutes), then only prints it
 KVER := $(shell scripts/debug-kernel)
@@ -36,6 +51,22 @@ export VM_KERNEL := $(KDIR)/arch/x86/boot/bzImage
 export VM_MODROOT := $(DEBUG_DIR)/root
 # DKMS builds against /lib/modules/KVER/build: the stock kernels' check
 CHECK_DEPS := all lint
+else ifeq ($(KERNEL),sid)
+# sid's kernel, from the sid root (make deps KERNELS=sid): the module is built
+# there with sid's gcc (scripts/sid-build), the VM boots the root's vmlinuz
+# and mounts its modules
+KVER ?= $(shell ls -d $(SID_ROOT)/usr/src/linux-headers-*-amd64 2>/dev/null | sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
+ifeq ($(KVER),)
+$(error no sid root with kernel headers in $(SID_ROOT): make deps KERNELS=sid)
+endif
+KDIR := $(SID_ROOT)/usr/src/linux-headers-$(KVER)
+SID_BUILD_ARG := $(KVER)
+export VM_KERNEL := $(SID_ROOT)/usr/lib/modules/$(KVER)/vmlinuz
+export VM_MODROOT := $(SID_ROOT)
+export VM_MODULE := $(SID_ROOT)/build/ipsecnat/kmod/ipsecnat.ko
+# host's gcc and sparse cannot read sid's headers: lint and DKMS are the
+# host kernel's check
+CHECK_DEPS := all
 else ifeq ($(origin KDIR),undefined)
 KVER ?= $(shell scripts/kver)
 KDIR := /lib/modules/$(KVER)/build
@@ -47,8 +78,12 @@ CHECK_DEPS ?= all lint dkms-check
 
 all: module userspace
 
+ifeq ($(KERNEL),sid)
+module: sid-build
+else
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+endif
 
 userspace:
 	$(MAKE) -C userspace
@@ -81,7 +116,7 @@ dkms-check:
 	scripts/dkms-check
 
 sid-build:
-	scripts/sid-build
+	scripts/sid-build $(SID_BUILD_ARG)
 
 install uninstall:
 	$(MAKE) -C userspace $@
