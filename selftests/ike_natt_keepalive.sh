@@ -43,13 +43,15 @@ keepalive_count() {
 	ip netns exec "$1" iptables -nvxL INPUT |
 		awk -v s="$2" '$3 == "ACCEPT" && $8 == s && /length 29/ { print $1; exit }'
 }
+# ... at least one: charon sends its own every 20 s beside the test's
+keepalive_seen() { [ "$(keepalive_count "$1" "$2")" -ge 1 ] 2>/dev/null; }
 nattsend() { ip netns exec "$1" python3 "$(dirname "$0")/tools/nattsend.py" "$2"; }
 
 log "outbound: host 1's keepalive reaches the peer from its public address"
 pub1=$(binding_pub 1 1)
 keepalive_rule "${PEERS[1]}" "$pub1"
 nattsend "${HOSTS[1]}" "$(peer_addr 1)"
-busywait 5000 test "$(keepalive_count "${PEERS[1]}" "$pub1")" = 1 ||
+busywait 5000 keepalive_seen "${PEERS[1]}" "$pub1" ||
 	fail "the peer got no keepalive from $pub1:4500"
 
 log "inbound: to the address with one host it is delivered, to the shared one dropped"
@@ -63,7 +65,7 @@ done
 alone_pub=$(binding_pub "$alone" 1)
 keepalive_rule "${HOSTS[alone]}" "$(peer_addr 1)"
 nattsend "${PEERS[1]}" "$alone_pub"
-busywait 5000 test "$(keepalive_count "${HOSTS[alone]}" "$(peer_addr 1)")" = 1 ||
+busywait 5000 keepalive_seen "${HOSTS[alone]}" "$(peer_addr 1)" ||
 	fail "host $alone (alone on $alone_pub) got no keepalive"
 for ((i = 1; i <= N; i++)); do
 	[ "$i" = "$alone" ] || keepalive_rule "${HOSTS[i]}" "$(peer_addr 1)"
