@@ -566,8 +566,19 @@ void ipsecnat_target_exit(void);
 
 int ipsecnat_fwd_add(struct ipsecnat_net *in, __be32 pub, __be32 server);
 int ipsecnat_fwd_del(struct ipsecnat_net *in, __be32 pub);
-int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
-		    __be32 peer, __be32 pub, __be32 spi, bool established, bool is_static,
+/* An SA to add by command (sa-add): a static binding, or an imported one. */
+struct ipsecnat_sa_spec {
+	enum ipsecnat_dir dir;
+	__be32 host, peer, pub;
+	__be32 spi[2];			/* ESP: spi[0]; IKE: the initiator SPI */
+	u64 spi_r;			/* IKE: responder SPI, 0 while unknown */
+	struct ipsecnat_ports ports;	/* 0 for plain ESP */
+	bool established;
+	bool is_static;
+	bool replace;			/* replace an SA with the same key */
+};
+
+int ipsecnat_sa_add(struct ipsecnat_net *in, const struct ipsecnat_sa_spec *s,
 		    struct netlink_ext_ack *extack);
 
 /* netlink.c */

@@ -6,6 +6,7 @@
 #include <net/sock.h>
 #include "ipsecnat.h"
 
+/* sa-add: an SA as sa-get shows it, but for age, idle and the counts; filters */
 static const struct nla_policy sa_policy[IPSECNAT_SA_MAX + 1] = {
 	[IPSECNAT_SA_DIR]	= NLA_POLICY_MAX(NLA_U8, IPSECNAT_DIR_IKE),
 	[IPSECNAT_SA_HOST]	= { .type = NLA_BE32 },
@@ -14,10 +15,10 @@ static const struct nla_policy sa_policy[IPSECNAT_SA_MAX + 1] = {
 	[IPSECNAT_SA_SPI]	= { .type = NLA_BE32 },
 	[IPSECNAT_SA_STATE]	= NLA_POLICY_MAX(NLA_U8, IPSECNAT_STATE_ESTABLISHED),
 	[IPSECNAT_SA_STATIC]	= { .type = NLA_FLAG },
-	[IPSECNAT_SA_IKE_SPI_I]	= { .type = NLA_REJECT },	/* shown, never set */
-	[IPSECNAT_SA_IKE_SPI_R]	= { .type = NLA_REJECT },
-	[IPSECNAT_SA_HOST_PORT]	= { .type = NLA_REJECT },
-	[IPSECNAT_SA_PEER_PORT]	= { .type = NLA_REJECT },
+	[IPSECNAT_SA_IKE_SPI_I]	= { .type = NLA_U64 },
+	[IPSECNAT_SA_IKE_SPI_R]	= { .type = NLA_U64 },
+	[IPSECNAT_SA_HOST_PORT]	= { .type = NLA_BE16 },
+	[IPSECNAT_SA_PEER_PORT]	= { .type = NLA_BE16 },
 };
 
 static struct netlink_range_validation count_range = { .min = 1, .max = 1 << 24 };
@@ -43,6 +44,7 @@ static const struct nla_policy ipsecnat_policy[IPSECNAT_A_MAX + 1] = {
 	[IPSECNAT_A_FILTER]	= NLA_POLICY_NESTED(sa_policy),
 	[IPSECNAT_A_SETTINGS]	= NLA_POLICY_NESTED(settings_policy),
 	[IPSECNAT_A_SA]		= NLA_POLICY_NESTED(sa_policy),
+	[IPSECNAT_A_REPLACE]	= { .type = NLA_FLAG },
 };
 
 static struct genl_family ipsecnat_genl;
@@ -66,6 +68,13 @@ static int filter_parse(const struct nlattr *nest, struct sa_filter *f,
 	err = nla_parse_nested(tb, IPSECNAT_SA_MAX, nest, sa_policy, extack);
 	if (err)
 		return err;
+	/* a filter matches on the key, the state and the static flag only */
+	for (i = IPSECNAT_SA_IKE_SPI_I; i <= IPSECNAT_SA_PEER_PORT; i++) {
+		if (tb[i]) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[i], "not a filter attribute");
+			return -EINVAL;
+		}
+	}
 	for (i = IPSECNAT_SA_DIR; i <= IPSECNAT_SA_STATIC; i++)
 		if (tb[i])
 			f->has |= BIT(i);
@@ -395,6 +404,72 @@ static int settings_set_doit(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
+/* The attributes of an SA to add into @s; the policy checked their types. */
+static int sa_add_parse(const struct nlattr *nest, struct nlattr **tb,
+			struct ipsecnat_sa_spec *s, struct netlink_ext_ack *extack)
+{
+	u8 dir = nla_get_u8(tb[IPSECNAT_SA_DIR]);
+	bool ike = dir == IPSECNAT_DIR_IKE;
+	u64 spi_i;
+
+	/* ESP SAs are keyed by spi, IKE SAs by ike-spi-i (spi, if given, is its top half) */
+	if (!tb[ike ? IPSECNAT_SA_IKE_SPI_I : IPSECNAT_SA_SPI]) {
+		NL_SET_ERR_MSG(extack, "an ESP SA needs spi, an IKE SA ike-spi-i");
+		NL_SET_ERR_ATTR_MISS(extack, nest,
+				     ike ? IPSECNAT_SA_IKE_SPI_I : IPSECNAT_SA_SPI);
+		return -EINVAL;
+	}
+	if (!ike && (tb[IPSECNAT_SA_IKE_SPI_I] || tb[IPSECNAT_SA_IKE_SPI_R])) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[IPSECNAT_SA_IKE_SPI_I] ?: tb[IPSECNAT_SA_IKE_SPI_R],
+				    "IKE SPIs on an ESP SA");
+		return -EINVAL;
+	}
+	s->dir = dir;
+	s->host = nla_get_be32(tb[IPSECNAT_SA_HOST]);
+	s->peer = nla_get_be32(tb[IPSECNAT_SA_PEER]);
+	s->pub = nla_get_be32(tb[IPSECNAT_SA_PUB]);
+	s->established = !tb[IPSECNAT_SA_STATE] ||
+			 nla_get_u8(tb[IPSECNAT_SA_STATE]) == IPSECNAT_STATE_ESTABLISHED;
+	s->is_static = nla_get_flag(tb[IPSECNAT_SA_STATIC]);
+	if (ike) {
+		spi_i = nla_get_u64(tb[IPSECNAT_SA_IKE_SPI_I]);
+		s->spi[0] = htonl(spi_i >> 32);
+		s->spi[1] = htonl((u32)spi_i);
+		if (tb[IPSECNAT_SA_IKE_SPI_R])
+			s->spi_r = nla_get_u64(tb[IPSECNAT_SA_IKE_SPI_R]);
+		if (!spi_i ||
+		    (tb[IPSECNAT_SA_SPI] && nla_get_be32(tb[IPSECNAT_SA_SPI]) != s->spi[0])) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[IPSECNAT_SA_IKE_SPI_I],
+					    "ike-spi-i must not be 0, and spi is its top half");
+			return -EINVAL;
+		}
+		if (s->established && !s->spi_r) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[IPSECNAT_SA_STATE],
+					    "an established IKE SA needs ike-spi-r");
+			return -EINVAL;
+		}
+	} else {
+		s->spi[0] = nla_get_be32(tb[IPSECNAT_SA_SPI]);
+	}
+	if ((!ike && !s->spi[0]) || !s->host || !s->peer || !s->pub) {
+		NL_SET_ERR_MSG(extack, "SPI and addresses must not be 0");
+		return -EINVAL;
+	}
+	/* NAT-T ESP and IKE have both ports, plain ESP neither */
+	if (tb[IPSECNAT_SA_HOST_PORT])
+		s->ports.host = nla_get_be16(tb[IPSECNAT_SA_HOST_PORT]);
+	if (tb[IPSECNAT_SA_PEER_PORT])
+		s->ports.peer = nla_get_be16(tb[IPSECNAT_SA_PEER_PORT]);
+	if (!tb[IPSECNAT_SA_HOST_PORT] != !tb[IPSECNAT_SA_PEER_PORT] ||
+	    (tb[IPSECNAT_SA_HOST_PORT] && (!s->ports.host || !s->ports.peer)) ||
+	    (ike && !tb[IPSECNAT_SA_HOST_PORT])) {
+		NL_SET_ERR_MSG(extack,
+			       "host-port and peer-port: both or neither (an IKE SA needs both), not 0");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int sa_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
@@ -402,9 +477,8 @@ static int sa_add_doit(struct sk_buff *skb, struct genl_info *info)
 	const struct nlattr *nest = info->attrs[IPSECNAT_A_SA];
 	static const u8 required[] = {
 		IPSECNAT_SA_DIR, IPSECNAT_SA_HOST, IPSECNAT_SA_PEER, IPSECNAT_SA_PUB,
-		IPSECNAT_SA_SPI,
 	};
-	bool established;
+	struct ipsecnat_sa_spec s = {};
 	unsigned int i;
 	int err;
 
@@ -422,24 +496,11 @@ static int sa_add_doit(struct sk_buff *skb, struct genl_info *info)
 			return -EINVAL;
 		}
 	}
-	if (!nla_get_be32(tb[IPSECNAT_SA_SPI]) || !nla_get_be32(tb[IPSECNAT_SA_HOST]) ||
-	    !nla_get_be32(tb[IPSECNAT_SA_PEER]) || !nla_get_be32(tb[IPSECNAT_SA_PUB])) {
-		NL_SET_ERR_MSG(info->extack, "SPI and addresses must not be 0");
-		return -EINVAL;
-	}
-	if (nla_get_u8(tb[IPSECNAT_SA_DIR]) == IPSECNAT_DIR_IKE) {
-		NL_SET_ERR_MSG_ATTR(info->extack, tb[IPSECNAT_SA_DIR],
-				    "IKE SAs are learned from traffic, not added");
-		return -EINVAL;
-	}
-	established = !tb[IPSECNAT_SA_STATE] ||
-		      nla_get_u8(tb[IPSECNAT_SA_STATE]) == IPSECNAT_STATE_ESTABLISHED;
-	return ipsecnat_sa_add(in, nla_get_u8(tb[IPSECNAT_SA_DIR]),
-			       nla_get_be32(tb[IPSECNAT_SA_HOST]),
-			       nla_get_be32(tb[IPSECNAT_SA_PEER]),
-			       nla_get_be32(tb[IPSECNAT_SA_PUB]),
-			       nla_get_be32(tb[IPSECNAT_SA_SPI]),
-			       established, nla_get_flag(tb[IPSECNAT_SA_STATIC]), info->extack);
+	err = sa_add_parse(nest, tb, &s, info->extack);
+	if (err)
+		return err;
+	s.replace = nla_get_flag(info->attrs[IPSECNAT_A_REPLACE]);
+	return ipsecnat_sa_add(in, &s, info->extack);
 }
 
 static int fwd_parse(struct genl_info *info, struct nlattr **tb, bool need_server)

@@ -651,43 +651,64 @@ int ipsecnat_fwd_del(struct ipsecnat_net *in, __be32 pub)
 
 /*
  * Add one SA by command: a static binding, or one imported from another
- * gateway. Established outbound SAs count as answered.
+ * gateway, in the state given and nothing else: an established outbound SA
+ * is answered (paired), a pending one is not; a pending inbound SA is
+ * unconfirmed until its host sends on a newer outbound SA; a pending IKE SA
+ * with a responder SPI is unconfirmed. An importer adds established inbound
+ * SAs, then outbound ones, then pending inbound ones, so that each keeps
+ * its state. With @s->replace, an SA with the same key goes first.
  */
-int ipsecnat_sa_add(struct ipsecnat_net *in, enum ipsecnat_dir dir, __be32 host,
-		    __be32 peer, __be32 pub, __be32 spi, bool established, bool is_static,
+int ipsecnat_sa_add(struct ipsecnat_net *in, const struct ipsecnat_sa_spec *s,
 		    struct netlink_ext_ack *extack)
 {
 	struct ipsecnat_sa_key key = {
-		.pub = dir == IPSECNAT_IN ? pub : 0, .peer = peer, .spi = spi,
+		.pub = s->dir == IPSECNAT_OUT ? 0 : s->pub, .peer = s->peer,
+		.spi = s->spi[0], .spi2 = s->spi[1],
 	};
+	bool unconfirmed = !s->established && s->dir != IPSECNAT_OUT &&
+			   (s->dir == IPSECNAT_IN || s->spi_r);
 	struct ipsecnat_flow *f;
 	struct ipsecnat_sa *sa;
 	int err = 0;
 
 	rcu_read_lock();	/* the lookups; the lock orders the writes */
 	spin_lock_bh(&in->lock);
-	if (ipsecnat_sa_lookup(in, dir, key.pub, peer, spi)) {
+	sa = rhashtable_lookup(&in->sas[s->dir], &key, sa_params);
+	if (sa && !s->replace) {
 		NL_SET_ERR_MSG(extack, "an SA with this SPI exists");
 		err = -EEXIST;
 		goto out;
 	}
-	f = ipsecnat_flow_get(in, host, peer, pub);
+	if (sa && sa_del(in, sa))
+		ipsecnat_notify_sa(in, IPSECNAT_EV_DELETED, sa);
+	f = ipsecnat_flow_get(in, s->host, s->peer, s->pub);
 	if (!f) {
 		NL_SET_ERR_MSG(extack,
 			       "host is bound to another public address toward this peer, or no memory");
 		err = -EBUSY;
 		goto out;
 	}
-	sa = ipsecnat_sa_new(in, f, dir, &key, NULL, 0);
+	if (s->dir == IPSECNAT_OUT)
+		f->in_unpaired = s->established;	/* sa_new pairs it: answered */
+	sa = ipsecnat_sa_new(in, f, s->dir, &key, s->ports.host ? &s->ports : NULL,
+			     unconfirmed ? IPSECNAT_SA_UNCONFIRMED : 0);
 	if (!sa) {
 		NL_SET_ERR_MSG(extack, "SA table full (max-sas or max-sas-per-host)");
 		err = -ENOSPC;
 	} else {
-		sa->is_static = is_static;
-		if (dir == IPSECNAT_IN || established)
-			WRITE_ONCE(f->learn_gen, ++in->gen);
-		if (dir == IPSECNAT_IN)
+		sa->is_static = s->is_static;
+		if (s->dir == IPSECNAT_IKE) {
+			WRITE_ONCE(ipsecnat_ike(sa)->spi_r, s->spi_r);
+			if (unconfirmed)
+				f->nr_ike_unconfirmed++;
+		} else if (s->dir == IPSECNAT_IN) {
+			WRITE_ONCE(f->learn_gen, sa->gen);
 			f->in_unpaired = true;
+			if (unconfirmed)
+				f->nr_unconfirmed++;
+		} else if (s->established) {
+			WRITE_ONCE(f->learn_gen, ++in->gen);
+		}
 		ipsecnat_notify_sa(in, IPSECNAT_EV_ADDED, sa);
 	}
 	ipsecnat_flow_release(in, f);

@@ -54,6 +54,7 @@ enum ipsecnat_attr {
 	IPSECNAT_A_COUNT,	/* u32 */
 	IPSECNAT_A_EVENT,	/* u8, enum ipsecnat_event */
 	IPSECNAT_A_FWD,		/* nest of enum ipsecnat_fwd_attr */
+	IPSECNAT_A_REPLACE,	/* flag, sa-add: replace an SA with the same key */
 	__IPSECNAT_A_MAX
 };
 
@@ -77,6 +78,9 @@ enum ipsecnat_sa_attr {
 	IPSECNAT_SA_IKE_SPI_R,	/* u64, IKE SAs: responder SPI; 0 until the host used one */
 	IPSECNAT_SA_HOST_PORT,	/* be16, UDP port of the host and of the public side */
 	IPSECNAT_SA_PEER_PORT,	/* be16, UDP port of the peer; both absent for plain ESP */
+	/* sa-add takes every attribute but age, idle, packets and bytes;
+	 * filters take neither the IKE SPIs nor the ports
+	 */
 	__IPSECNAT_SA_MAX
 };
 
@@ -153,8 +157,10 @@ enum ipsecnat_cmd {
 	IPSECNAT_CMD_SETTINGS_GET,
 	/* change the settings present in IPSECNAT_A_SETTINGS */
 	IPSECNAT_CMD_SETTINGS_SET,
-	/* add one SA from IPSECNAT_A_SA (dir, host, peer, pub, spi; state and
-	 * static optional): a static binding, or an imported one
+	/* add one SA from IPSECNAT_A_SA (dir, host, peer, pub, spi, or for IKE
+	 * ike-spi-i and both ports; state, static, ports, ike-spi-r optional),
+	 * in exactly the state given: a static binding, or an imported one.
+	 * EEXIST if the key is taken, unless IPSECNAT_A_REPLACE replaces that SA.
 	 */
 	IPSECNAT_CMD_SA_ADD,
 	/* multicast on group "events": IPSECNAT_A_EVENT and IPSECNAT_A_SA */
