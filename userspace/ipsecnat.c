@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <json-c/json.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
@@ -64,8 +65,9 @@ static void usage(FILE *f)
 		"       ipsecnat [-j] get\n"
 		"       ipsecnat set SETTING VALUE [SETTING VALUE]...\n"
 		"       ipsecnat add dir { in | out } host ADDR peer ADDR pub ADDR spi SPI [ static ]\n"
-		"       ipsecnat export                  (JSON on stdout)\n"
-		"       ipsecnat import { FILE | - }     (JSON from export)\n"
+		"       ipsecnat export                  (SAs, forwards, settings: JSON on stdout)\n"
+		"       ipsecnat [-j] import [ --replace ] { FILE | - }\n"
+		"                                        (an export; existing entries skipped or replaced)\n"
 		"       ipsecnat [-j] monitor            (timestamped events)\n"
 		"       ipsecnat forward { add pub ADDR server ADDR | del pub ADDR | [-j] show }\n"
 		"       ipsecnat { help | -h | --help | -V | --version }\n"
@@ -140,7 +142,10 @@ static struct nlmsghdr *msg_start(struct nl *nl, uint16_t flags, uint8_t cmd)
 
 static void nl_open(struct nl *nl);
 
-/* NLMSG_ERROR: report the kernel's extack message, like iproute2 */
+/* The last error the kernel sent: its extack message, or strerror() */
+static char nl_errmsg[256];
+
+/* NLMSG_ERROR: note the kernel's extack message, like iproute2 */
 static int error_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
@@ -161,10 +166,10 @@ static int error_cb(const struct nlmsghdr *nlh, void *data)
 				msg = mnl_attr_get_str(a);
 	}
 	errno = -err->error;
-	if (errno == EPERM)
+	/* the family's permission check says nothing more; settings-set explains its own */
+	if (errno == EPERM && !msg)
 		die("%s: need CAP_NET_ADMIN in this network namespace", strerror(errno));
-	if (msg)
-		die("%s", msg);
+	snprintf(nl_errmsg, sizeof(nl_errmsg), "%s", msg ? msg : strerror(errno));
 	return MNL_CB_ERROR;
 }
 
@@ -173,7 +178,11 @@ static int done_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_STOP;
 }
 
-static void talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+/*
+ * Send a request and run @cb on the replies: 0, or the kernel's -errno with
+ * its message in nl_errmsg. A failure of the socket itself is fatal.
+ */
+static int talk_try(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
 		[NLMSG_ERROR] = error_cb,
@@ -191,12 +200,22 @@ static void talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 		n = mnl_socket_recvfrom(nl->sock, nl->buf, sizeof(nl->buf));
 		if (n < 0)
 			die("netlink receive: %s", strerror(errno));
+		nl_errmsg[0] = '\0';
 		n = mnl_cb_run2(nl->buf, n, nl->seq, nl->portid, cb, data, ctl, NLMSG_MIN_TYPE);
-		if (n < 0)
-			die("%s", strerror(errno));
+		if (n < 0) {
+			if (!nl_errmsg[0])
+				die("%s", strerror(errno));
+			return -errno;
+		}
 		if (n == MNL_CB_STOP)
-			return;
+			return 0;
 	}
+}
+
+static void talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	if (talk_try(nl, nlh, cb, data))
+		die("%s", nl_errmsg);
 }
 
 /* The top-level attribute @type of a generic netlink message, or NULL. */
@@ -799,14 +818,17 @@ static void cmd_set(struct nl *nl, char **argv)
 	talk(nl, nlh, NULL, NULL);
 }
 
-/* One SA into an IPSECNAT_CMD_SA_ADD request. */
+/* One SA into an IPSECNAT_CMD_SA_ADD request: what sa-get shows of it. */
 struct sa_spec {
 	uint8_t dir, state;
 	bool is_static;
-	uint32_t host, peer, pub, spi;	/* network order */
+	uint32_t host, peer, pub, spi;	/* network order; spi: ESP SAs */
+	uint64_t spi_i, spi_r;		/* IKE SAs */
+	uint16_t host_port, peer_port;	/* network order; 0 for plain ESP */
 };
 
-static void sa_add(struct nl *nl, const struct sa_spec *s)
+/* 0, or the kernel's -errno (its message in nl_errmsg). */
+static int sa_add(struct nl *nl, const struct sa_spec *s, bool replace)
 {
 	struct nlmsghdr *nlh = msg_start(nl, 0, IPSECNAT_CMD_SA_ADD);
 	struct nlattr *nest = mnl_attr_nest_start(nlh, IPSECNAT_A_SA);
@@ -815,12 +837,23 @@ static void sa_add(struct nl *nl, const struct sa_spec *s)
 	mnl_attr_put_u32(nlh, IPSECNAT_SA_HOST, s->host);
 	mnl_attr_put_u32(nlh, IPSECNAT_SA_PEER, s->peer);
 	mnl_attr_put_u32(nlh, IPSECNAT_SA_PUB, s->pub);
-	mnl_attr_put_u32(nlh, IPSECNAT_SA_SPI, s->spi);
+	if (s->dir == IPSECNAT_DIR_IKE) {
+		mnl_attr_put_u64(nlh, IPSECNAT_SA_IKE_SPI_I, s->spi_i);
+		mnl_attr_put_u64(nlh, IPSECNAT_SA_IKE_SPI_R, s->spi_r);
+	} else {
+		mnl_attr_put_u32(nlh, IPSECNAT_SA_SPI, s->spi);
+	}
+	if (s->host_port) {
+		mnl_attr_put_u16(nlh, IPSECNAT_SA_HOST_PORT, s->host_port);
+		mnl_attr_put_u16(nlh, IPSECNAT_SA_PEER_PORT, s->peer_port);
+	}
 	mnl_attr_put_u8(nlh, IPSECNAT_SA_STATE, s->state);
 	if (s->is_static)
 		mnl_attr_put(nlh, IPSECNAT_SA_STATIC, 0, NULL);
 	mnl_attr_nest_end(nlh, nest);
-	talk(nl, nlh, NULL, NULL);
+	if (replace)
+		mnl_attr_put(nlh, IPSECNAT_A_REPLACE, 0, NULL);
+	return talk_try(nl, nlh, NULL, NULL);
 }
 
 static bool get_dir(const char *s, uint8_t *dir)
@@ -870,80 +903,8 @@ static void cmd_add(struct nl *nl, char **argv)
 	}
 	if (s.dir > IPSECNAT_DIR_IN || !s.host || !s.peer || !s.pub || !s.spi)
 		bad("\"add\" needs dir, host, peer, pub and spi");
-	sa_add(nl, &s);
-}
-
-/* The string or number after "key": inside one flat JSON object. */
-static const char *json_value(const char *obj, const char *end, const char *key, char *buf,
-			      size_t len)
-{
-	char pat[32];
-	const char *p, *q;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(obj, pat);
-	if (!p || p > end)
-		return NULL;
-	p += strlen(pat);
-	if (*p == '"')
-		p++;
-	for (q = p; q < end && *q != '"' && *q != ',' && *q != '}'; q++)
-		;
-	if ((size_t)(q - p) >= len)
-		return NULL;
-	memcpy(buf, p, q - p);
-	buf[q - p] = '\0';
-	return buf;
-}
-
-/* Import what "ipsecnat export" wrote: an array of flat SA objects. */
-static void cmd_import(struct nl *nl, char **argv)
-{
-	char *text = NULL, host[64], peer[64], pub[64], spi[64], dir[8], state[16];
-	size_t size = 0, n;
-	unsigned int count = 0;
-	const char *obj, *end;
-	uint64_t spi_num;
-	FILE *f;
-
-	if (!argv[0] || argv[1])
-		bad("\"import\" needs one FILE (or - for stdin)");
-	f = strcmp(argv[0], "-") ? fopen(argv[0], "r") : stdin;
-	if (!f)
-		die("%s: %s", argv[0], strerror(errno));
-	if (getdelim(&text, &size, '\0', f) < 0)
-		die("%s: cannot read", argv[0]);
-	nl_open(nl);
-	for (obj = strchr(text, '{'); obj; obj = strchr(end, '{')) {
-		struct sa_spec s = {};
-
-		end = strchr(obj, '}');
-		if (!end)
-			die("%s: unterminated object", argv[0]);
-		if (!json_value(obj, end, "dir", dir, sizeof(dir)) ||
-		    !json_value(obj, end, "host", host, sizeof(host)) ||
-		    !json_value(obj, end, "peer", peer, sizeof(peer)) ||
-		    !json_value(obj, end, "pub", pub, sizeof(pub)) ||
-		    !json_value(obj, end, "spi", spi, sizeof(spi)) ||
-		    !json_value(obj, end, "state", state, sizeof(state)))
-			die("%s: SA %u lacks dir, host, peer, pub, spi or state", argv[0], count + 1);
-		if (!strcmp(dir, "ike"))
-			continue;	/* learned from traffic only */
-		if (!get_dir(dir, &s.dir) || !get_addr(host, &s.host) || !get_addr(peer, &s.peer) ||
-		    !get_addr(pub, &s.pub) || !get_num(spi, 16, UINT32_MAX, &spi_num))
-			die("%s: SA %u has a bad dir, address or spi", argv[0], count + 1);
-		s.spi = htonl(spi_num);
-		s.is_static = !strcmp(state, "static");
-		s.state = strcmp(state, "pending") ? IPSECNAT_STATE_ESTABLISHED :
-			  IPSECNAT_STATE_PENDING;
-		sa_add(nl, &s);
-		count++;
-	}
-	n = count;
-	printf("imported %zu SA%s\n", n, n == 1 ? "" : "s");
-	free(text);
-	if (f != stdin)
-		fclose(f);
+	if (sa_add(nl, &s, false))
+		die("%s", nl_errmsg);
 }
 
 /* Print events as they come, like conntrack -E, until interrupted. */
@@ -1055,6 +1016,569 @@ static void cmd_forward(struct nl *nl, char **argv)
 	talk(nl, nlh, NULL, NULL);
 }
 
+/* ---- export, import: one JSON document with the table, forwards and settings ---- */
+
+#define EXPORT_VERSION	1
+
+/* The ranges the kernel's policy takes, to refuse a bad document before applying any of it */
+static const uint32_t setting_max[IPSECNAT_SET_MAX + 1] = {
+	[IPSECNAT_SET_MAX_SAS] = 1 << 24,
+	[IPSECNAT_SET_MAX_SAS_PER_HOST] = 1 << 24,
+	[IPSECNAT_SET_PENDING_WINDOW] = 3600,
+	[IPSECNAT_SET_PENDING_TIMEOUT] = 86400,
+	[IPSECNAT_SET_ESTABLISHED_TIMEOUT] = 604800,
+};
+
+static json_object *json_addr(const struct nlattr *a)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	return json_object_new_string(ip(a, buf));
+}
+
+static json_object *json_hex(unsigned long long v, int digits)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%0*llx", digits, v);
+	return json_object_new_string(buf);
+}
+
+struct export {
+	json_object *sas;
+	struct show seen;
+};
+
+/* One SA as sa-get has it; age, idle, packets and bytes are for reading only. */
+static int export_sa_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IPSECNAT_SA_MAX + 1] = {};
+	struct export *e = data;
+	const struct nlattr *sa;
+	unsigned int d;
+	json_object *o;
+
+	sa = find_attr(nlh, IPSECNAT_A_SA);
+	if (!sa)
+		return MNL_CB_OK;
+	mnl_attr_parse_nested(sa, sa_attr_cb, tb);
+	d = tb[IPSECNAT_SA_DIR] ? mnl_attr_get_u8(tb[IPSECNAT_SA_DIR]) : 0;
+	if (d > IPSECNAT_DIR_IKE || row_printed(&e->seen, tb, d))
+		return MNL_CB_OK;
+	o = json_object_new_object();
+	json_object_object_add(o, "dir", json_object_new_string(dir_names[d]));
+	json_object_object_add(o, "host", json_addr(tb[IPSECNAT_SA_HOST]));
+	json_object_object_add(o, "peer", json_addr(tb[IPSECNAT_SA_PEER]));
+	json_object_object_add(o, "pub", json_addr(tb[IPSECNAT_SA_PUB]));
+	if (tb[IPSECNAT_SA_IKE_SPI_I]) {
+		json_object_object_add(o, "spi", json_hex(u64(tb[IPSECNAT_SA_IKE_SPI_I]), 16));
+		json_object_object_add(o, "spi_r", json_hex(u64(tb[IPSECNAT_SA_IKE_SPI_R]), 16));
+	} else {
+		json_object_object_add(o, "spi", json_hex(ntohl(u32(tb[IPSECNAT_SA_SPI])), 8));
+	}
+	if (tb[IPSECNAT_SA_HOST_PORT] && tb[IPSECNAT_SA_PEER_PORT]) {
+		json_object_object_add(o, "host_port", json_object_new_int(
+			ntohs(mnl_attr_get_u16(tb[IPSECNAT_SA_HOST_PORT]))));
+		json_object_object_add(o, "peer_port", json_object_new_int(
+			ntohs(mnl_attr_get_u16(tb[IPSECNAT_SA_PEER_PORT]))));
+	}
+	json_object_object_add(o, "state", json_object_new_string(
+		tb[IPSECNAT_SA_STATE] &&
+		mnl_attr_get_u8(tb[IPSECNAT_SA_STATE]) == IPSECNAT_STATE_ESTABLISHED ?
+		"established" : "pending"));
+	json_object_object_add(o, "static", json_object_new_boolean(!!tb[IPSECNAT_SA_STATIC]));
+	json_object_object_add(o, "age", json_object_new_int64(u32(tb[IPSECNAT_SA_AGE])));
+	json_object_object_add(o, "idle", json_object_new_int64(u32(tb[IPSECNAT_SA_IDLE])));
+	json_object_object_add(o, "packets", json_object_new_uint64(u64(tb[IPSECNAT_SA_PACKETS])));
+	json_object_object_add(o, "bytes", json_object_new_uint64(u64(tb[IPSECNAT_SA_BYTES])));
+	json_object_array_add(e->sas, o);
+	return MNL_CB_OK;
+}
+
+static int export_fwd_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		const struct nlattr *tb[IPSECNAT_FWD_MAX + 1] = {};
+		json_object *o;
+
+		if (mnl_attr_get_type(a) != IPSECNAT_A_FWD)
+			continue;
+		mnl_attr_parse_nested(a, fwd_attr_cb, tb);
+		o = json_object_new_object();
+		json_object_object_add(o, "pub", json_addr(tb[IPSECNAT_FWD_PUB]));
+		json_object_object_add(o, "server", json_addr(tb[IPSECNAT_FWD_SERVER]));
+		json_object_array_add(data, o);
+	}
+	return MNL_CB_OK;
+}
+
+static int export_setting_cb(const struct nlattr *a, void *data)
+{
+	unsigned int t = mnl_attr_get_type(a);
+
+	if (t <= IPSECNAT_SET_MAX && setting_names[t])
+		json_object_object_add(data, setting_names[t],
+				       json_object_new_int64(mnl_attr_get_u32(a)));
+	return MNL_CB_OK;
+}
+
+static int export_settings_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *a = find_attr(nlh, IPSECNAT_A_SETTINGS);
+
+	if (a)
+		mnl_attr_parse_nested(a, export_setting_cb, data);
+	return MNL_CB_OK;
+}
+
+/* Everything import needs to make another namespace's module the same. */
+static void cmd_export(struct nl *nl, char **argv)
+{
+	json_object *root = json_object_new_object(), *settings = json_object_new_object();
+	json_object *fwds = json_object_new_array();
+	struct export e = { .sas = json_object_new_array() };
+
+	if (*argv)
+		bad("\"export\" takes no arguments");
+	talk(nl, msg_start(nl, 0, IPSECNAT_CMD_SETTINGS_GET), export_settings_cb, settings);
+	talk(nl, msg_start(nl, 0, IPSECNAT_CMD_FWD_GET), export_fwd_cb, fwds);
+	talk(nl, msg_start(nl, NLM_F_DUMP, IPSECNAT_CMD_SA_GET), export_sa_cb, &e);
+	json_object_object_add(root, "version", json_object_new_int(EXPORT_VERSION));
+	json_object_object_add(root, "settings", settings);
+	json_object_object_add(root, "forwards", fwds);
+	json_object_object_add(root, "sas", e.sas);
+	printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	free(e.seen.seen.keys);
+}
+
+/* A document import read and checked whole, before it changes anything. */
+struct import {
+	const char *file;
+	struct sa_spec *sas;
+	size_t nr_sas;
+	uint32_t (*fwds)[2];	/* pub, server */
+	size_t nr_fwds;
+	uint32_t settings[IPSECNAT_SET_MAX + 1];	/* 0: not given */
+};
+
+/* A bad document: which entry, which field, and exit 2. */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+doc_bad(const struct import *im, const char *where, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	bad("%s: %s: %s", im->file, where, msg);
+}
+
+/* Every key of @o must be one of @keys (NULL-terminated). */
+static void doc_keys(const struct import *im, json_object *o, const char *where,
+		     const char *const *keys)
+{
+	const char *const *k;
+
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		for (k = keys; *k && strcmp(*k, key); k++)
+			;
+		if (!*k)
+			doc_bad(im, where, "unknown field \"%s\"", key);
+	}
+}
+
+static json_object *doc_get(const struct import *im, json_object *o, const char *where,
+			    const char *key, enum json_type type, bool required)
+{
+	static const char *const type_names[] = {
+		[json_type_boolean] = "true or false", [json_type_int] = "an integer",
+		[json_type_object] = "an object", [json_type_array] = "an array",
+		[json_type_string] = "a string",
+	};
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v)) {
+		if (required)
+			doc_bad(im, where, "\"%s\" is missing", key);
+		return NULL;
+	}
+	if (!json_object_is_type(v, type))
+		doc_bad(im, where, "\"%s\" must be %s", key, type_names[type]);
+	return v;
+}
+
+static const char *doc_str(const struct import *im, json_object *o, const char *where,
+			   const char *key, bool required)
+{
+	json_object *v = doc_get(im, o, where, key, json_type_string, required);
+
+	return v ? json_object_get_string(v) : NULL;
+}
+
+/* An integer field in [min, max]; false if absent. */
+static bool doc_int(const struct import *im, json_object *o, const char *where, const char *key,
+		    int64_t min, int64_t max, int64_t *out)
+{
+	json_object *v = doc_get(im, o, where, key, json_type_int, false);
+	int64_t n;
+
+	if (!v)
+		return false;
+	n = json_object_get_int64(v);
+	if (n < min || n > max)
+		doc_bad(im, where, "\"%s\" must be between %lld and %lld", key,
+			(long long)min, (long long)max);
+	*out = n;
+	return true;
+}
+
+static uint32_t doc_addr(const struct import *im, json_object *o, const char *where,
+			 const char *key)
+{
+	const char *v = doc_str(im, o, where, key, true);
+	uint32_t a;
+
+	if (!get_addr(v, &a) || !a)
+		doc_bad(im, where, "\"%s\": \"%s\" is no IPv4 address", key, v);
+	return a;
+}
+
+static void doc_sa(const struct import *im, json_object *o, const char *where, struct sa_spec *s)
+{
+	static const char *const keys[] = {
+		"dir", "host", "peer", "pub", "spi", "spi_r", "host_port", "peer_port", "state",
+		"static", "age", "idle", "packets", "bytes", NULL,
+	};
+	static const char *const counts[] = { "age", "idle", "packets", "bytes" };
+	const char *dir, *state, *spi;
+	int64_t hp, pp, n;
+	json_object *v;
+	uint64_t num;
+	unsigned int i;
+	bool ike;
+
+	if (!json_object_is_type(o, json_type_object))
+		doc_bad(im, where, "an SA must be an object");
+	doc_keys(im, o, where, keys);
+	dir = doc_str(im, o, where, "dir", true);
+	if (!strcmp(dir, "ike"))
+		s->dir = IPSECNAT_DIR_IKE;
+	else if (!get_dir(dir, &s->dir))
+		doc_bad(im, where, "\"dir\" must be \"in\", \"out\" or \"ike\", not \"%s\"", dir);
+	ike = s->dir == IPSECNAT_DIR_IKE;
+	s->host = doc_addr(im, o, where, "host");
+	s->peer = doc_addr(im, o, where, "peer");
+	s->pub = doc_addr(im, o, where, "pub");
+	spi = doc_str(im, o, where, "spi", true);
+	if (!get_num(spi, 16, ike ? UINT64_MAX : UINT32_MAX, &num) || !num)
+		doc_bad(im, where, "\"spi\": \"%s\" is no %s SPI", spi, ike ? "IKE" : "ESP");
+	if (ike)
+		s->spi_i = num;
+	else
+		s->spi = htonl(num);
+	spi = doc_str(im, o, where, "spi_r", false);
+	if (spi && !ike)
+		doc_bad(im, where, "\"spi_r\" on an ESP SA");
+	if (spi && !get_num(spi, 16, UINT64_MAX, &s->spi_r))
+		doc_bad(im, where, "\"spi_r\": \"%s\" is no IKE SPI", spi);
+	if (doc_int(im, o, where, "host_port", 1, 65535, &hp) !=
+	    doc_int(im, o, where, "peer_port", 1, 65535, &pp))
+		doc_bad(im, where, "\"host_port\" and \"peer_port\" go together");
+	if (json_object_object_get_ex(o, "host_port", NULL)) {
+		s->host_port = htons(hp);
+		s->peer_port = htons(pp);
+	} else if (ike) {
+		doc_bad(im, where, "an IKE SA needs \"host_port\" and \"peer_port\"");
+	}
+	state = doc_str(im, o, where, "state", true);
+	if (!strcmp(state, "established"))
+		s->state = IPSECNAT_STATE_ESTABLISHED;
+	else if (!strcmp(state, "pending"))
+		s->state = IPSECNAT_STATE_PENDING;
+	else
+		doc_bad(im, where, "\"state\" must be \"pending\" or \"established\", not \"%s\"",
+			state);
+	if (ike && s->state == IPSECNAT_STATE_ESTABLISHED && !s->spi_r)
+		doc_bad(im, where, "an established IKE SA needs \"spi_r\"");
+	v = doc_get(im, o, where, "static", json_type_boolean, false);
+	s->is_static = v && json_object_get_boolean(v);
+	/* read only: checked, not imported */
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		doc_int(im, o, where, counts[i], 0, INT64_MAX, &n);
+}
+
+/* Check the whole document into @im; exit 2 at the first fault. */
+static void doc_read(struct import *im, json_object *root)
+{
+	static const char *const top_keys[] = { "version", "settings", "forwards", "sas", NULL };
+	static const char *const fwd_keys[] = { "pub", "server", NULL };
+	json_object *sec;
+	char where[48];
+	int64_t n;
+	size_t i;
+
+	if (!json_object_is_type(root, json_type_object))
+		doc_bad(im, "top level", "not an ipsecnat export (an object with \"version\": %d)",
+			EXPORT_VERSION);
+	doc_keys(im, root, "top level", top_keys);
+	sec = doc_get(im, root, "top level", "version", json_type_int, true);
+	if (json_object_get_int64(sec) != EXPORT_VERSION)
+		doc_bad(im, "top level", "\"version\" %s: this ipsecnat reads version %d",
+			json_object_get_string(sec), EXPORT_VERSION);
+	sec = doc_get(im, root, "top level", "settings", json_type_object, false);
+	if (sec) {
+		json_object_object_foreach(sec, key, val) {
+			unsigned int t;
+
+			(void)val;
+			for (t = 1; t <= IPSECNAT_SET_MAX && strcmp(key, setting_names[t]); t++)
+				;
+			if (t > IPSECNAT_SET_MAX)
+				doc_bad(im, "settings", "unknown setting \"%s\"", key);
+			doc_int(im, sec, "settings", key, 1, setting_max[t], &n);
+			im->settings[t] = n;
+		}
+	}
+	sec = doc_get(im, root, "top level", "forwards", json_type_array, false);
+	im->nr_fwds = sec ? json_object_array_length(sec) : 0;
+	im->fwds = calloc(im->nr_fwds + 1, sizeof(*im->fwds));
+	for (i = 0; i < im->nr_fwds; i++) {
+		json_object *o = json_object_array_get_idx(sec, i);
+
+		snprintf(where, sizeof(where), "forwards[%zu]", i);
+		if (!json_object_is_type(o, json_type_object))
+			doc_bad(im, where, "a forward must be an object");
+		doc_keys(im, o, where, fwd_keys);
+		im->fwds[i][0] = doc_addr(im, o, where, "pub");
+		im->fwds[i][1] = doc_addr(im, o, where, "server");
+	}
+	sec = doc_get(im, root, "top level", "sas", json_type_array, false);
+	im->nr_sas = sec ? json_object_array_length(sec) : 0;
+	im->sas = calloc(im->nr_sas + 1, sizeof(*im->sas));
+	if (!im->sas || !im->fwds)
+		die("out of memory");
+	for (i = 0; i < im->nr_sas; i++) {
+		snprintf(where, sizeof(where), "sas[%zu]", i);
+		doc_sa(im, json_object_array_get_idx(sec, i), where, &im->sas[i]);
+	}
+}
+
+/* The whole file as one JSON value, strictly (RFC 8259), white space around it. */
+static json_object *doc_parse(const char *file, const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	enum json_tokener_error err;
+	json_object *root;
+	size_t end;
+
+	if (!tok)
+		die("out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, text, len);
+	err = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (!root && err == json_tokener_continue)
+		bad("%s: not JSON: the document ends early", file);
+	if (!root)
+		bad("%s: not JSON: %s at byte %zu", file, json_tokener_error_desc(err), end);
+	while (end < len && isspace((unsigned char)text[end]))
+		end++;
+	if (end < len)
+		bad("%s: not JSON: more after the document at byte %zu", file, end);
+	json_tokener_free(tok);
+	return root;
+}
+
+/*
+ * The order that gives every SA its state (see ipsecnat_sa_add in
+ * kmod/table.c): established inbound SAs, outbound SAs established then
+ * pending, pending inbound SAs, IKE SAs.
+ */
+static unsigned int sa_rank(const struct sa_spec *s)
+{
+	bool est = s->state == IPSECNAT_STATE_ESTABLISHED;
+
+	switch (s->dir) {
+	case IPSECNAT_DIR_IN:
+		return est ? 0 : 3;
+	case IPSECNAT_DIR_OUT:
+		return est ? 1 : 2;
+	}
+	return 4;
+}
+
+static const char *sa_name(const struct sa_spec *s, char *buf, size_t len)
+{
+	char h[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN], a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &s->host, h, sizeof(h));
+	inet_ntop(AF_INET, &s->peer, p, sizeof(p));
+	inet_ntop(AF_INET, &s->pub, a, sizeof(a));
+	if (s->dir == IPSECNAT_DIR_IKE)
+		snprintf(buf, len, "ike host %s peer %s pub %s spi 0x%016llx", h, p, a,
+			 (unsigned long long)s->spi_i);
+	else
+		snprintf(buf, len, "%s host %s peer %s pub %s spi 0x%08x", dir_names[s->dir], h,
+			 p, a, ntohl(s->spi));
+	return buf;
+}
+
+struct import_count {
+	unsigned int added, replaced, skipped, failed;
+};
+
+/* One entry's outcome; with --replace an existing one goes first. */
+static void import_result(struct import_count *c, int err, bool replaced, const char *what,
+			  size_t i, const char *name)
+{
+	if (!err && replaced) {
+		c->replaced++;
+	} else if (!err) {
+		c->added++;
+	} else if (err == -EEXIST) {
+		c->skipped++;
+	} else {
+		fprintf(stderr, "Error: %s[%zu] (%s): %s\n", what, i, name, nl_errmsg);
+		c->failed++;
+	}
+}
+
+static void import_apply(struct nl *nl, const struct import *im, bool replace,
+			 struct import_count *c, unsigned int *nr_settings)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	unsigned int t, rank;
+	char name[128];
+	bool repl;
+	size_t i;
+	int err;
+
+	/* settings first: max-sas may have to grow for the SAs */
+	nlh = msg_start(nl, 0, IPSECNAT_CMD_SETTINGS_SET);
+	nest = mnl_attr_nest_start(nlh, IPSECNAT_A_SETTINGS);
+	for (t = 1; t <= IPSECNAT_SET_MAX; t++)
+		if (im->settings[t]) {
+			mnl_attr_put_u32(nlh, t, im->settings[t]);
+			(*nr_settings)++;
+		}
+	mnl_attr_nest_end(nlh, nest);
+	if (*nr_settings && talk_try(nl, nlh, NULL, NULL)) {
+		fprintf(stderr, "Error: settings: %s\n", nl_errmsg);
+		c->failed++;
+		*nr_settings = 0;
+	}
+	for (i = 0; i < im->nr_fwds; i++) {
+		char p[INET_ADDRSTRLEN], sv[INET_ADDRSTRLEN];
+
+		for (repl = false;; repl = true) {
+			nlh = msg_start(nl, 0, IPSECNAT_CMD_FWD_ADD);
+			nest = mnl_attr_nest_start(nlh, IPSECNAT_A_FWD);
+			mnl_attr_put_u32(nlh, IPSECNAT_FWD_PUB, im->fwds[i][0]);
+			mnl_attr_put_u32(nlh, IPSECNAT_FWD_SERVER, im->fwds[i][1]);
+			mnl_attr_nest_end(nlh, nest);
+			err = talk_try(nl, nlh, NULL, NULL);
+			if (err != -EEXIST || !replace || repl)
+				break;
+			nlh = msg_start(nl, 0, IPSECNAT_CMD_FWD_DEL);
+			nest = mnl_attr_nest_start(nlh, IPSECNAT_A_FWD);
+			mnl_attr_put_u32(nlh, IPSECNAT_FWD_PUB, im->fwds[i][0]);
+			mnl_attr_nest_end(nlh, nest);
+			talk_try(nl, nlh, NULL, NULL);
+		}
+		snprintf(name, sizeof(name), "pub %s server %s",
+			 inet_ntop(AF_INET, &im->fwds[i][0], p, sizeof(p)),
+			 inet_ntop(AF_INET, &im->fwds[i][1], sv, sizeof(sv)));
+		import_result(c, err, repl, "forwards", i, name);
+	}
+	for (rank = 0; rank <= 4; rank++) {
+		for (i = 0; i < im->nr_sas; i++) {
+			if (sa_rank(&im->sas[i]) != rank)
+				continue;
+			repl = false;
+			err = sa_add(nl, &im->sas[i], false);
+			if (err == -EEXIST && replace) {
+				repl = true;
+				err = sa_add(nl, &im->sas[i], true);
+			}
+			import_result(c, err, repl, "sas", i,
+				      sa_name(&im->sas[i], name, sizeof(name)));
+		}
+	}
+}
+
+/*
+ * Import what "ipsecnat export" wrote, in any JSON layout: the whole
+ * document is checked first (exit 2 if bad, nothing applied); then
+ * settings, forwards and SAs are added. An entry that exists is skipped,
+ * or replaced with --replace; a kernel error on one entry is reported and
+ * the others are still added (exit 1).
+ */
+static int cmd_import(struct nl *nl, char **argv)
+{
+	struct import_count c = {};
+	struct import im = {};
+	unsigned int nr_settings = 0;
+	bool replace = false;
+	char *text = NULL;
+	json_object *root;
+	size_t size = 0, len = 0, n;
+	FILE *f;
+
+	for (; *argv && argv[0][0] == '-' && argv[0][1]; argv++) {
+		if (strcmp(*argv, "--replace") && strcmp(*argv, "-replace"))
+			bad("unknown import option \"%s\"; try \"ipsecnat help\"", *argv);
+		replace = true;
+	}
+	if (!argv[0] || argv[1])
+		bad("\"import\" needs one FILE (or - for stdin)");
+	im.file = strcmp(argv[0], "-") ? argv[0] : "stdin";
+	f = strcmp(argv[0], "-") ? fopen(argv[0], "r") : stdin;
+	if (!f)
+		die("%s: %s", argv[0], strerror(errno));
+	for (;;) {
+		char *more;
+
+		if (len == size) {
+			size = size ? 2 * size : 65536;
+			more = realloc(text, size);
+			if (!more)
+				die("out of memory");
+			text = more;
+		}
+		n = fread(text + len, 1, size - len, f);
+		len += n;
+		if (!n)
+			break;
+	}
+	if (ferror(f))
+		die("%s: cannot read", argv[0]);
+	if (f != stdin)
+		fclose(f);
+	if (memchr(text, '\0', len))
+		bad("%s: not JSON: a NUL byte", im.file);
+	root = doc_parse(im.file, text, len);
+	doc_read(&im, root);
+	import_apply(nl, &im, replace, &c, &nr_settings);
+	if (json)
+		printf("{\"added\":%u,\"replaced\":%u,\"skipped\":%u,\"failed\":%u,\"settings\":%u}\n",
+		       c.added, c.replaced, c.skipped, c.failed, nr_settings);
+	else
+		printf("import: %u added, %u replaced, %u skipped (already there), %u failed; "
+		       "%u settings set\n", c.added, c.replaced, c.skipped, c.failed, nr_settings);
+	json_object_put(root);
+	free(im.sas);
+	free(im.fwds);
+	free(text);
+	return c.failed ? EXIT_FAILURE : 0;
+}
+
 /*
  * With -j, stdout is one JSON document: it is kept in memory and written
  * only once the command has succeeded, so that an error (die() exits
@@ -1094,6 +1618,7 @@ int main(int argc, char **argv)
 {
 	static struct nl nl;
 	const char *cmd;
+	int status = 0;
 
 	argv = options(argv + 1);
 	cmd = *argv ? *argv++ : "show";
@@ -1102,7 +1627,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "export"))
-		json = true;	/* export is -j show */
+		json = true;	/* JSON only, held until complete */
 	if (!strcmp(cmd, "forward"))
 		argv = options(argv);	/* "forward -j show", as the usage has it */
 	if (json && strcmp(cmd, "monitor"))
@@ -1122,9 +1647,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "add"))
 		cmd_add(&nl, argv);
 	else if (!strcmp(cmd, "export"))
-		cmd_show(&nl, argv);
+		cmd_export(&nl, argv);
 	else if (!strcmp(cmd, "import"))
-		cmd_import(&nl, argv);
+		status = cmd_import(&nl, argv);
 	else if (!strcmp(cmd, "monitor"))
 		cmd_monitor(&nl, argv);
 	else if (!strcmp(cmd, "forward"))
@@ -1134,5 +1659,5 @@ int main(int argc, char **argv)
 	if (nl.sock)
 		mnl_socket_close(nl.sock);
 	release_stdout();
-	return 0;
+	return status;
 }
