@@ -66,13 +66,14 @@ gw ipsecnat set established-timeout 600 pending-timeout 30
 busywait 10000 tunnel_ping 1 1 || fail "host 1 after expiry"
 gw ipsecnat export >"/tmp/export.$$" || fail "export"
 setup_ns GW2
-ip netns exec "$GW2" ipsecnat import "/tmp/export.$$" | grep -q "imported $(ipsecnat_counter sas) SA" ||
+ip netns exec "$GW2" ipsecnat import "/tmp/export.$$" | grep -q "^import: $(ipsecnat_counter sas) added" ||
 	fail "import count"
 ip netns exec "$GW2" ipsecnat export >"/tmp/export2.$$"
+# every field: selftests/tool_export.sh
 python3 - "/tmp/export.$$" "/tmp/export2.$$" <<'PY' || fail "imported table differs"
 import json, sys
-key = lambda s: (s["dir"], s["host"], s["peer"], s["pub"], s["spi"], s["state"])
-a, b = (sorted(map(key, json.load(open(p)))) for p in sys.argv[1:])
+key = lambda s: (s["dir"], s["host"], s["peer"], s["pub"], s["spi"], s["state"], s["static"])
+a, b = (sorted(map(key, json.load(open(p))["sas"])) for p in sys.argv[1:])
 assert a == b and a, (a, b)
 PY
 check_no_misdelivery "${HOSTS[@]}"
