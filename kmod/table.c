@@ -652,11 +652,13 @@ int ipsecnat_fwd_del(struct ipsecnat_net *in, __be32 pub)
 /*
  * Add one SA by command: a static binding, or one imported from another
  * gateway, in the state given and nothing else: an established outbound SA
- * is answered (paired), a pending one is not; a pending inbound SA is
- * unconfirmed until its host sends on a newer outbound SA; a pending IKE SA
- * with a responder SPI is unconfirmed. An importer adds established inbound
- * SAs, then outbound ones, then pending inbound ones, so that each keeps
- * its state. With @s->replace, an SA with the same key goes first.
+ * is answered (paired), a pending one is not; a pending inbound SA is weak
+ * (see learn.c: its traffic is no evidence, and only a new outbound SA of
+ * its host within LEARN_LATE confirms it); a pending IKE SA with a
+ * responder SPI is unconfirmed. An importer adds established inbound SAs,
+ * then outbound ones, then pending inbound ones, so that each keeps its
+ * state. With @s->replace, an SA with the same key goes first, in the same
+ * flow (its learning state stays); refused for the address, it stays.
  */
 int ipsecnat_sa_add(struct ipsecnat_net *in, const struct ipsecnat_sa_spec *s,
 		    struct netlink_ext_ack *extack)
@@ -669,8 +671,14 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, const struct ipsecnat_sa_spec *s,
 			   (s->dir == IPSECNAT_IN || s->spi_r);
 	struct ipsecnat_flow *f;
 	struct ipsecnat_sa *sa;
+	bool unpaired;
 	int err = 0;
 
+	/* the collector would keep a static SA pending for ever */
+	if (s->is_static && unconfirmed) {
+		NL_SET_ERR_MSG(extack, "a static SA cannot be pending");
+		return -EINVAL;
+	}
 	rcu_read_lock();	/* the lookups; the lock orders the writes */
 	spin_lock_bh(&in->lock);
 	sa = rhashtable_lookup(&in->sas[s->dir], &key, sa_params);
@@ -679,8 +687,6 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, const struct ipsecnat_sa_spec *s,
 		err = -EEXIST;
 		goto out;
 	}
-	if (sa && sa_del(in, sa))
-		ipsecnat_notify_sa(in, IPSECNAT_EV_DELETED, sa);
 	f = ipsecnat_flow_get(in, s->host, s->peer, s->pub);
 	if (!f) {
 		NL_SET_ERR_MSG(extack,
@@ -688,11 +694,21 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, const struct ipsecnat_sa_spec *s,
 		err = -EBUSY;
 		goto out;
 	}
+	if (sa) {
+		f->nr_sas++;	/* keeps the flow (and its state) if sa was its only SA */
+		if (sa_del(in, sa))
+			ipsecnat_notify_sa(in, IPSECNAT_EV_DELETED, sa);
+		f->nr_sas--;
+	}
+	unpaired = f->in_unpaired;
 	if (s->dir == IPSECNAT_OUT)
 		f->in_unpaired = s->established;	/* sa_new pairs it: answered */
+	/* a pending inbound SA comes back weak: its host's word may never come */
 	sa = ipsecnat_sa_new(in, f, s->dir, &key, s->ports.host ? &s->ports : NULL,
-			     unconfirmed ? IPSECNAT_SA_UNCONFIRMED : 0);
+			     !unconfirmed ? 0 : s->dir == IPSECNAT_IN ? IPSECNAT_SA_WEAK :
+			     IPSECNAT_SA_UNCONFIRMED);
 	if (!sa) {
+		f->in_unpaired = unpaired;
 		NL_SET_ERR_MSG(extack, "SA table full (max-sas or max-sas-per-host)");
 		err = -ENOSPC;
 	} else {
@@ -701,11 +717,13 @@ int ipsecnat_sa_add(struct ipsecnat_net *in, const struct ipsecnat_sa_spec *s,
 			WRITE_ONCE(ipsecnat_ike(sa)->spi_r, s->spi_r);
 			if (unconfirmed)
 				f->nr_ike_unconfirmed++;
+		} else if (s->dir == IPSECNAT_IN && unconfirmed) {
+			f->nr_weak++;	/* as learn.c's bind() makes them */
+			f->weak_at = jiffies;
+			f->weak_gen = sa->gen;
 		} else if (s->dir == IPSECNAT_IN) {
 			WRITE_ONCE(f->learn_gen, sa->gen);
 			f->in_unpaired = true;
-			if (unconfirmed)
-				f->nr_unconfirmed++;
 		} else if (s->established) {
 			WRITE_ONCE(f->learn_gen, ++in->gen);
 		}
