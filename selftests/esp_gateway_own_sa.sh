@@ -19,30 +19,35 @@ gw_ipsecnat
 tunnel_add 1 1
 tunnel_add 2 1
 
-P=${PEERS[1]} PA=$(peer_addr 1) PI=$(peer_inner 1) GI=10.3.0.1
-ip -n "$GW" addr add $GI/32 dev lo
-xfrm_sa "$GW" "$PUB" "$PA" 0x30000001 9999 tunnel
-xfrm_sa "$GW" "$PA" "$PUB" 0x30000002 9999 tunnel
-xfrm_sa "$P" "$PUB" "$PA" 0x30000001 9999 tunnel
-xfrm_sa "$P" "$PA" "$PUB" 0x30000002 9999 tunnel
-ip -n "$GW" xfrm policy add src $GI/32 dst "$PI/32" dir out tmpl src "$PUB" dst "$PA" proto esp reqid 9999 mode tunnel
-ip -n "$GW" xfrm policy add src "$PI/32" dst $GI/32 dir in tmpl src "$PA" dst "$PUB" proto esp reqid 9999 mode tunnel
-ip -n "$P" xfrm policy add src "$PI/32" dst $GI/32 dir out tmpl src "$PA" dst "$PUB" proto esp reqid 9999 mode tunnel
-ip -n "$P" xfrm policy add src $GI/32 dst "$PI/32" dir in tmpl src "$PUB" dst "$PA" proto esp reqid 9999 mode tunnel
-
+P=${PEERS[1]} PA=$(peer_addr 1) PI=$(peer_inner 1) GI=10.3.0.1 GM=10.3.0.2
+# gw_tunnel ADDR SPI_OUT SPI_IN REQID [MARK]: the gateway's own tunnel from
+# its address ADDR to the peer's inner one; its inbound state marked MARK
+gw_tunnel() {
+	local a=$1 o=$2 i=$3 r=$4 m=${5:-}
+	ip -n "$GW" addr add "$a/32" dev lo
+	xfrm_sa "$GW" "$PUB" "$PA" "$o" "$r" tunnel
+	if [ -n "$m" ]; then
+		ip -n "$GW" xfrm state add src "$PA" dst "$PUB" proto esp spi "$i" reqid "$r" \
+			mode tunnel mark "$m" aead 'rfc4106(gcm(aes))' "$KEY" 128 ||
+			fail "marked xfrm state"
+	else
+		xfrm_sa "$GW" "$PA" "$PUB" "$i" "$r" tunnel
+	fi
+	xfrm_sa "$P" "$PUB" "$PA" "$o" "$r" tunnel
+	xfrm_sa "$P" "$PA" "$PUB" "$i" "$r" tunnel
+	ip -n "$GW" xfrm policy add src "$a/32" dst "$PI/32" dir out \
+		tmpl src "$PUB" dst "$PA" proto esp reqid "$r" mode tunnel
+	ip -n "$GW" xfrm policy add src "$PI/32" dst "$a/32" dir in \
+		tmpl src "$PA" dst "$PUB" proto esp reqid "$r" mode tunnel
+	ip -n "$P" xfrm policy add src "$PI/32" dst "$a/32" dir out \
+		tmpl src "$PA" dst "$PUB" proto esp reqid "$r" mode tunnel
+	ip -n "$P" xfrm policy add src "$a/32" dst "$PI/32" dir in \
+		tmpl src "$PUB" dst "$PA" proto esp reqid "$r" mode tunnel
+}
+gw_tunnel $GI 0x30000001 0x30000002 9999
 # the marked one: its inbound state matches only packets marked 7 (after the
 # module's hook, which runs before mangle)
-GM=10.3.0.2
-ip -n "$GW" addr add $GM/32 dev lo
-xfrm_sa "$GW" "$PUB" "$PA" 0x30000003 9998 tunnel
-ip -n "$GW" xfrm state add src "$PA" dst "$PUB" proto esp spi 0x30000004 reqid 9998 mode tunnel \
-	mark 7 aead 'rfc4106(gcm(aes))' "$KEY" 128 || fail "marked xfrm state"
-xfrm_sa "$P" "$PUB" "$PA" 0x30000003 9998 tunnel
-xfrm_sa "$P" "$PA" "$PUB" 0x30000004 9998 tunnel
-ip -n "$GW" xfrm policy add src $GM/32 dst "$PI/32" dir out tmpl src "$PUB" dst "$PA" proto esp reqid 9998 mode tunnel
-ip -n "$GW" xfrm policy add src "$PI/32" dst $GM/32 dir in tmpl src "$PA" dst "$PUB" proto esp reqid 9998 mode tunnel
-ip -n "$P" xfrm policy add src "$PI/32" dst $GM/32 dir out tmpl src "$PA" dst "$PUB" proto esp reqid 9998 mode tunnel
-ip -n "$P" xfrm policy add src $GM/32 dst "$PI/32" dir in tmpl src "$PUB" dst "$PA" proto esp reqid 9998 mode tunnel
+gw_tunnel $GM 0x30000003 0x30000004 9998 7
 ip netns exec "$GW" iptables -t mangle -A PREROUTING -p esp -s "$PA" -m esp --espspi 0x30000004 \
 	-j MARK --set-mark 7
 
