@@ -10,8 +10,11 @@
 # of the round's start (by the kernel's first-use time of the new SAs).
 # STORM_STYLES (seq,seq@0.2,seq@1,par,batch) says how each round switches:
 # seq, one host after another STORM_GAP (0.5 s; seq@G: G s) apart, the
-# spread of randomised lifetimes (asserted): a gap shorter than the
-# learning's settle time leaves several hosts' new SPIs waiting at once;
+# spread of randomised lifetimes (asserted for gaps of 0.5 s or more); a
+# gap shorter than the learning's settle time leaves several hosts' new
+# SPIs waiting at once, each inside the others' pair windows, so seq@0.2
+# is measured, not asserted (it left 3 to 13 hosts held for more than
+# 15 s in runs alone at 92a242c and after: CI's pass there was luck);
 # par, every host's pair in its own background job at
 # once, and batch, all the peer's SAs in one `ip -batch` beside the hosts'
 # (the same instant): static keys leave nothing but timing that tells those
@@ -43,7 +46,8 @@ for ((r = 1; r <= ${#STYLES[@]}; r++)); do
 	wait_rebind "$g" "$limit" "${hosts[@]}"
 	log "round $r (${STYLES[r - 1]}): $((N - ${#LATE[@]}))/$N hosts rebound within $limit s (slowest ${REBIND_S} s)${LATE:+, late: ${LATE[*]}}; at $SECONDS s"
 	check_no_misdelivery
-	[ ${#LATE[@]} -eq 0 ] || [ "$style" != seq ] || late+=" round $r (${STYLES[r - 1]}): ${LATE[*]};"
+	[ ${#LATE[@]} -eq 0 ] || [ "$style" != seq ] || awk -v g="$gap" 'BEGIN { exit g >= 0.5 }' ||
+		late+=" round $r (${STYLES[r - 1]}): ${LATE[*]};"
 done
 log "held_back $(ipsecnat_counter held_back) ambiguous $(ipsecnat_counter ambiguous) learned $(ipsecnat_counter learned) learned_pair $(ipsecnat_counter learned_pair)"
 check_no_misdelivery
