@@ -357,7 +357,10 @@ storm_round() {
 	rekey_storm "$STORM_GEN" "$style" "$first" "$@"
 	wait_rebind "$STORM_GEN" 15 "$@"
 	log "$what: $(($# - ${#LATE[@]}))/$# rebound, slowest after $REBIND_S s (sas $(ipsecnat_counter sas), held_back $(ipsecnat_counter held_back))"
-	[ ${#LATE[@]} -eq 0 ] || STORM_BAD+=" $what: hosts ${LATE[*]} not rebound within 15 s;"
+	# STORM_MEASURED: a round only logged (hosts rekeying inside each
+	# other's pair windows may be held: README "Limits")
+	[ ${#LATE[@]} -eq 0 ] || [ -n "${STORM_MEASURED:-}" ] ||
+		STORM_BAD+=" $what: hosts ${LATE[*]} not rebound within 15 s;"
 }
 
 # forged_round I: host I rekeys peer first; 0.2 s after the peer switched a
