@@ -419,36 +419,23 @@ static bool sprays(struct ipsecnat_net *in, const struct ipsecnat_flow *f,
 	return sa && sa->flow == f && atomic64_read(&sa->packets) < 2;
 }
 
-/* Does a flow of @slot but @f, not ruled out nor spraying, pair with @e? */
-static bool others_pair(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
-			const struct ipsecnat_flow *f, const struct ipsecnat_stranger *e,
-			unsigned long now)
+/*
+ * May a flow of @slot but @f, not ruled out nor spraying, own @e (and, if
+ * @paired, pair with it)? Past LEARN_WALK_MAX flows: "may own" yes, "pairs"
+ * no, the cautious answer to each question.
+ */
+static bool others_may_own(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+			   const struct ipsecnat_flow *f, const struct ipsecnat_stranger *e,
+			   bool paired, unsigned long now)
 {
 	struct ipsecnat_flow *g;
 	unsigned int walked = 0;
 
 	hlist_for_each_entry_rcu(g, &slot->flows, slot_list) {
 		if (++walked > LEARN_WALK_MAX)
-			return false;
+			return !paired;
 		if (g != f && !excluded(g, e, now) && !sprays(in, g, e, now) &&
-		    pair_time(g, e, now))
-			return true;
-	}
-	return false;
-}
-
-/* May a flow of @slot but @f, not ruled out nor spraying, own @e? */
-static bool others_candidate(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
-			     const struct ipsecnat_flow *f, const struct ipsecnat_stranger *e,
-			     unsigned long now)
-{
-	struct ipsecnat_flow *g;
-	unsigned int walked = 0;
-
-	hlist_for_each_entry_rcu(g, &slot->flows, slot_list) {
-		if (++walked > LEARN_WALK_MAX)
-			return true;
-		if (g != f && !excluded(g, e, now) && !sprays(in, g, e, now))
+		    (!paired || pair_time(g, e, now)))
 			return true;
 	}
 	return false;
@@ -461,7 +448,7 @@ static bool others_candidate(struct ipsecnat_net *in, struct ipsecnat_slot *slot
  * only if no other flow may own it (someone does: trailing packets of
  * @f's old SA may have misled). With @slot, a stranger another candidate
  * pairs with too is not counted: hosts switching in a row would hold each
- * other for good. Copies first: others_pair must not run under the
+ * other for good. Copies first: others_may_own must not run under the
  * stranger lock.
  */
 static bool pairs_elsewhere(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
@@ -479,8 +466,9 @@ static bool pairs_elsewhere(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 		found = e.spi && (e.spi != s->spi || e.peer != s->peer) &&
 			stranger_credible(&e) && time_before(now, e.last + STRANGER_QUIET) &&
 			pair_time(f, &e, now) &&
-			(!excluded(f, &e, now) || !others_candidate(in, f->slot, f, &e, now)) &&
-			!(slot && others_pair(in, slot, f, &e, now));
+			(!excluded(f, &e, now) ||
+			 !others_may_own(in, f->slot, f, &e, false, now)) &&
+			!(slot && others_may_own(in, slot, f, &e, true, now));
 	}
 	return found;
 }
