@@ -62,6 +62,7 @@ enum ipsecnat_counter {
 	IPSECNAT_C_foreign_iface,	/* unknown SPI from an interface without the address */
 	IPSECNAT_C_foreign_zone,	/* packet of a non-default conntrack zone: untouched */
 	IPSECNAT_C_local_spi_paced,	/* unknown SPI held: the own-SA check's budget spent */
+	IPSECNAT_C_contested,		/* a pair binding undone: another new SPI paired with it */
 	IPSECNAT_C_MAX
 };
 
@@ -118,6 +119,27 @@ struct ipsecnat_ike_hold {
 	bool admitted;			/* goes on the next release, turn or not */
 };
 
+/*
+ * An inbound SPI nobody has bound yet, noted while its owner is unknown.
+ * Only one that shows a live SA (rising sequence numbers) is ever bound.
+ */
+struct ipsecnat_stranger {
+	__be32 peer;
+	__be32 spi;
+	u32 seq;			/* highest sequence number seen */
+	u16 pkts;			/* packets in sequence, capped */
+	bool fresh;			/* started with a new SA's sequence numbers */
+	bool vouched;			/* was bound: credible whatever its numbers */
+	bool local;			/* the gateway's own SA (marked, VTI): not ours */
+	bool local_checked;		/* ... asked (ipsecnat_local_spi_any_mark) */
+	struct ipsecnat_ports ports;	/* NAT-T ports; 0 for plain ESP */
+	unsigned long first;		/* jiffies of its first packet */
+	unsigned long last;
+	unsigned long quiet_from;	/* its last silence (LEARN_PAIR or more) began ... */
+	unsigned long resumed;		/* ... and ended then; 0: none */
+	unsigned long checked;		/* last time its owner was looked for */
+};
+
 struct ipsecnat_flow {
 	struct rhash_head node;
 	struct ipsecnat_flow_key key;
@@ -147,6 +169,19 @@ struct ipsecnat_flow {
 	unsigned long weak_at;		/* its newest weak inbound SA: bound then ... */
 	unsigned long weak_gen;		/* ... with this generation; under the lock */
 	unsigned long weak_confirmed;	/* generation of the weak SA its host answered */
+	/*
+	 * Its newest binding as a pair, open to contest for IPSECNAT_PAIR_OPEN
+	 * after the evidence it answered (learn.c, contested()). Under the lock;
+	 * pair_gen and pair_at also read under RCU.
+	 */
+	unsigned long pair_gen;		/* the SA's generation, 0: none open */
+	unsigned long pair_at;		/* the evidence: its new SA or exchange */
+	bool pair_ike;			/* ... which was an exchange */
+	struct ipsecnat_stranger pair_s;	/* the stranger it was */
+	unsigned long prev_learn_gen;	/* what undoing it restores */
+	unsigned long prev_fresh_at;
+	unsigned long prev_ike_at;
+	bool prev_unpaired;
 	unsigned int nr_ike_unconfirmed;	/* IKE SAs the host has not spoken on */
 	unsigned int nr_weak;		/* live inbound SAs bound by elimination */
 	unsigned int nr_unconfirmed;	/* unconfirmed inbound SAs learned ... */
@@ -162,26 +197,6 @@ struct ipsecnat_flow {
 struct ipsecnat_slot_key {
 	__be32 peer;
 	__be32 pub;
-};
-
-/*
- * An inbound SPI nobody has bound yet, noted while its owner is unknown.
- * Only one that shows a live SA (rising sequence numbers) is ever bound.
- */
-struct ipsecnat_stranger {
-	__be32 peer;
-	__be32 spi;
-	u32 seq;			/* highest sequence number seen */
-	u16 pkts;			/* packets in sequence, capped */
-	bool fresh;			/* started with a new SA's sequence numbers */
-	bool local;			/* the gateway's own SA (marked, VTI): not ours */
-	bool local_checked;		/* ... asked (ipsecnat_local_spi_any_mark) */
-	struct ipsecnat_ports ports;	/* NAT-T ports; 0 for plain ESP */
-	unsigned long first;		/* jiffies of its first packet */
-	unsigned long last;
-	unsigned long quiet_from;	/* its last silence (LEARN_PAIR or more) began ... */
-	unsigned long resumed;		/* ... and ended then; 0: none */
-	unsigned long checked;		/* last time its owner was looked for */
 };
 
 #define IPSECNAT_STRANGERS	16
@@ -421,6 +436,7 @@ struct ipsecnat_sa *ipsecnat_sa_new(struct ipsecnat_net *in, struct ipsecnat_flo
 				    enum ipsecnat_dir dir, const struct ipsecnat_sa_key *key,
 				    const struct ipsecnat_ports *ports, unsigned int flags);
 
+void ipsecnat_sa_unlearn(struct ipsecnat_net *in, struct ipsecnat_sa *sa);
 enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host,
 					    __be32 peer, __be32 spi,
 					    const struct ipsecnat_ports *ports, bool in_use,
@@ -495,6 +511,25 @@ static inline bool ipsecnat_in_confirmed(const struct ipsecnat_sa *sa)
 	return READ_ONCE(sa->flow->out_gen) > sa->gen;
 }
 
+/* A pair binding stays open to contest this long after its evidence (learn.c). */
+#define IPSECNAT_PAIR_OPEN	(4 * HZ)
+
+/*
+ * Is inbound @sa its flow's pair binding still open to contest? Its traffic
+ * then rules the flow out of no other stranger: a forged SPI that won the
+ * pair must not hide the real one.
+ */
+static inline bool ipsecnat_pair_open(const struct ipsecnat_sa *sa, unsigned long now)
+{
+	const struct ipsecnat_flow *f = sa->flow;
+	unsigned long at;
+
+	if (READ_ONCE(f->pair_gen) != sa->gen)
+		return false;
+	at = READ_ONCE(f->pair_at);
+	return time_in_range(now, at, at + IPSECNAT_PAIR_OPEN);
+}
+
 static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 {
 	struct ipsecnat_flow *f = sa->flow;
@@ -503,11 +538,11 @@ static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 	if (READ_ONCE(sa->lastuse) != now)
 		WRITE_ONCE(sa->lastuse, now);
 	/*
-	 * Only traffic on confirmed SAs is evidence for learning and decides
-	 * which SA is the flow's newest. 0 means "never": a packet exactly at
-	 * jiffies 0 counts one tick later.
+	 * Only traffic on confirmed SAs, not open to contest, is evidence for
+	 * learning and decides which SA is the flow's newest. 0 means "never":
+	 * a packet exactly at jiffies 0 counts one tick later.
 	 */
-	if (sa->dir == IPSECNAT_IN ? !ipsecnat_in_confirmed(sa) :
+	if (sa->dir == IPSECNAT_IN ? !ipsecnat_in_confirmed(sa) || ipsecnat_pair_open(sa, now) :
 	    sa->dir == IPSECNAT_IKE && READ_ONCE(sa->unconfirmed))
 		goto count;
 	if (sa->dir == IPSECNAT_IN && READ_ONCE(f->in_last) != (now ?: 1))

@@ -66,6 +66,11 @@
  *     to its peer goes to the address's forward server, at most
  *     IPSECNAT_FWD_UNANSWERED flows per server that the server never
  *     answered; they expire after pending_timeout.
+ *  6. Contest. A binding as a pair stays open a while (pair_open()): a
+ *     second credible fresh stranger that pairs with the same evidence,
+ *     and with no other flow, undoes it, and both wait (contested()). A
+ *     forged SPI that began just before the peer's real one is otherwise
+ *     bound as the host's own.
  *
  * The packet path only reads (RCU) until a stranger is noted: that takes the
  * slot's own lock; binding takes the netns lock.
@@ -121,7 +126,7 @@ static bool mark_live(unsigned long until, unsigned long span, unsigned long now
 
 static bool stranger_credible(const struct ipsecnat_stranger *e)
 {
-	return e->pkts >= 2;
+	return e->pkts >= 2 || e->vouched;
 }
 
 /* Seen within STRANGER_TTL: a silent stranger is forgotten. */
@@ -192,6 +197,24 @@ static struct ipsecnat_stranger *stranger_single(struct ipsecnat_strangers *t)
 	return found;
 }
 
+/* The entry of @t that makes room most willingly, or NULL; under t->lock. */
+static struct ipsecnat_stranger *stranger_room_for(struct ipsecnat_strangers *t,
+						   unsigned long now)
+{
+	struct ipsecnat_stranger *e, *room = NULL;
+	int i, best = 0, r;
+
+	for (i = 0; i < IPSECNAT_STRANGERS; i++) {
+		e = &t->s[i];
+		r = stranger_room(e, now);
+		if (r > best || (r && r == best && time_before(e->last, room->last))) {
+			best = r;
+			room = e;
+		}
+	}
+	return room;
+}
+
 /*
  * Note one packet of an unknown SPI in table @t; copy its record to @copy.
  * False if the table has no room (it is full of live strangers).
@@ -200,21 +223,14 @@ static bool stranger_note(struct ipsecnat_net *in, struct ipsecnat_strangers *t,
 			  const struct ipsecnat_esp_seen *p, unsigned long now,
 			  struct ipsecnat_stranger *copy)
 {
-	struct ipsecnat_stranger *e, *room = NULL;
-	int i, best = 0, r;
+	struct ipsecnat_stranger *e, *room;
 	bool second;
 
 	spin_lock_bh(&t->lock);
-	for (i = 0; i < IPSECNAT_STRANGERS; i++) {
-		e = &t->s[i];
-		if (e->spi == p->spi && e->peer == p->peer)
-			goto seen;
-		r = stranger_room(e, now);
-		if (r > best || (r && r == best && time_before(e->last, room->last))) {
-			best = r;
-			room = e;
-		}
-	}
+	e = stranger_find(t, p->peer, p->spi);
+	if (e)
+		goto seen;
+	room = stranger_room_for(t, now);
 	second = !room && glimpsed(in, p);
 	if (second)
 		room = stranger_single(t);
@@ -582,15 +598,21 @@ static bool eliminated(const struct ipsecnat_flow *f, const struct ipsecnat_stra
 	return !time_before(now, s->first + LEARN_PAUSED);
 }
 
+/*
+ * The owner of @s in @res, by rule @why; @pair_at: the evidence of a
+ * binding as a pair (3a with a new SA, 3b, 3c), 0 for none.
+ */
 static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 				struct ipsecnat_strangers *t,
 				const struct ipsecnat_stranger *s,
-				struct ipsecnat_flow **res, enum ipsecnat_counter *why)
+				struct ipsecnat_flow **res, enum ipsecnat_counter *why,
+				unsigned long *pair_at)
 {
 	struct ipsecnat_flow *f, *only = NULL, *pair = NULL, *ike;
 	unsigned int n = 0, npair = 0, walked = 0, nspray = 0;
 	unsigned long now = jiffies, paired_at = 0, tp;
 
+	*pair_at = 0;
 	hlist_for_each_entry_rcu(f, &slot->flows, slot_list) {
 		if (++walked > LEARN_WALK_MAX)
 			return LEARN_AMBIGUOUS;
@@ -649,6 +671,7 @@ static enum learn_verdict owner(struct ipsecnat_net *in, struct ipsecnat_slot *s
 		 */
 		if (pairs_elsewhere(in, slot, t, only, s, now))
 			return LEARN_AMBIGUOUS;
+		*pair_at = paired_at;
 		if (!s->fresh)		/* see eliminated() */
 			return stranger_credible(s) && !time_before(now, s->first + LEARN_PAIR) ?
 			       LEARN_BIND : LEARN_WAIT;
@@ -660,6 +683,7 @@ paired:
 	if (pairs_elsewhere(in, nspray ? slot : NULL, t, pair, s, now))
 		return LEARN_AMBIGUOUS;
 	*res = pair;
+	*pair_at = paired_at;
 	ike = READ_ONCE(slot->ike_turn.flow);	/* freed after RCU: see flow_put */
 	if (ike == pair && turn_live(&slot->ike_turn, now, LEARN_IKE_TURN) &&	/* 3b */
 	    !time_before(s->first + LEARN_REORDER, READ_ONCE(slot->ike_turn.since)) &&
@@ -731,20 +755,45 @@ static bool unconfirmed_room(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 }
 
 /*
- * Bind stranger @s to flow @f by rule @why (takes the netns lock). A binding
+ * A binding as a pair answers @f's evidence (its new SA or exchange, at
+ * @pair_at) when @s was the one credible SPI pairing with it. The peer's
+ * real new SA may show its second packet later than a forged SPI that
+ * began just before it, and the forged one would win. So the binding
+ * stays open to contest for IPSECNAT_PAIR_OPEN after the evidence, and
+ * its traffic rules @f out of nothing meanwhile (ipsecnat_sa_touch).
+ * Keeps what undoing it restores. Under the netns lock, before the SA,
+ * whose generation comes next, is made.
+ */
+static void pair_open(struct ipsecnat_net *in, struct ipsecnat_flow *f,
+		      const struct ipsecnat_stranger *s, unsigned long pair_at)
+{
+	f->prev_learn_gen = f->learn_gen;
+	f->prev_fresh_at = f->fresh_at;
+	f->prev_ike_at = f->ike_at;
+	f->prev_unpaired = f->in_unpaired;
+	f->pair_ike = pair_at != f->fresh_at;
+	f->pair_s = *s;
+	WRITE_ONCE(f->pair_at, pair_at);
+	WRITE_ONCE(f->pair_gen, in->gen + 1);
+}
+
+/*
+ * Bind stranger @s to its owner (takes the netns lock). A binding
  * that answers the flow's own new outbound SA ends its turns; any other is
  * unconfirmed, and a flow may have only a few of those at a time.
  */
 static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
-				 struct ipsecnat_strangers *t, struct ipsecnat_flow *f,
-				 const struct ipsecnat_stranger *s, __be32 pub,
-				 enum ipsecnat_counter why, bool weak, struct ipsecnat_sa **res)
+				 struct ipsecnat_strangers *t, const struct ipsecnat_stranger *s,
+				 __be32 pub, struct ipsecnat_sa **res)
 {
 	struct ipsecnat_sa_key key = { .pub = pub, .peer = s->peer, .spi = s->spi };
 	enum ipsecnat_result ret = IPSECNAT_HOLD;
-	unsigned long now = jiffies;
+	unsigned long now = jiffies, pair_at;
+	enum ipsecnat_counter why;
+	struct ipsecnat_flow *f;
+	enum learn_verdict v;
 	struct ipsecnat_sa *sa;
-	bool answers;
+	bool answers, weak;
 
 	spin_lock_bh(&in->lock);
 	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, pub, s->peer, s->spi);
@@ -752,12 +801,14 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 		ret = IPSECNAT_OK;	/* another CPU was first */
 		goto out;
 	}
-	/* changed under us: judge again on the next packet */
-	if (f->dead)
+	/*
+	 * Judged again under the lock: flows, turns and evidence change only
+	 * under it. Changed since: judge again on the next packet.
+	 */
+	v = owner(in, slot, t, s, &f, &why, &pair_at);
+	if ((v != LEARN_BIND && v != LEARN_BIND_WEAK) || f->dead)
 		goto out;
-	if (why == IPSECNAT_C_learned_ike &&
-	    (slot->ike_turn.flow != f || !turn_live(&slot->ike_turn, now, LEARN_IKE_TURN)))
-		goto out;
+	weak = v == LEARN_BIND_WEAK;
 	answers = !weak && READ_ONCE(f->out_gen) > f->learn_gen;
 	/*
 	 * A live count, not a rate: forged traffic keeps a forged weak SA
@@ -773,6 +824,13 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 		goto out;
 	}
 	/*
+	 * A pair binding stays open to contest (contested()) from its first
+	 * packet on: it is marked before the SA is in the table. A new host's
+	 * first one is not: its turn (rule 4) has ended with it.
+	 */
+	if (!weak && pair_at && s->fresh && f->learn_gen)
+		pair_open(in, f, s, pair_at);
+	/*
 	 * A weak SA: nothing of the host's own speaks for it (a forged SPI
 	 * may bind so). Its evidence and turns stay, and the host must answer
 	 * it soon (ipsecnat_learn_out_created) before its traffic counts.
@@ -780,6 +838,7 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	sa = ipsecnat_sa_new(in, f, IPSECNAT_IN, &key, s->ports.host ? &s->ports : NULL,
 			     weak ? IPSECNAT_SA_WEAK : answers ? 0 : IPSECNAT_SA_UNCONFIRMED);
 	if (!sa) {
+		WRITE_ONCE(f->pair_gen, 0);
 		ret = IPSECNAT_REFUSE;
 		goto out;
 	}
@@ -813,6 +872,110 @@ out:
 	if (sa)
 		stranger_forget(t, s->peer, s->spi);
 	return ret;
+}
+
+/* Is @f's pair binding open, and did @s start near its evidence (pair_time())? */
+static bool pair_contestable(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
+			     unsigned long now)
+{
+	unsigned long at = READ_ONCE(f->pair_at);
+
+	return READ_ONCE(f->pair_gen) && time_in_range(now, at, at + IPSECNAT_PAIR_OPEN) &&
+	       seen_within(at, s->first - LEARN_PAIR, s->first + LEARN_LATE) &&
+	       (!READ_ONCE(f->pair_ike) || time_before(now, at + LEARN_IKE_TURN)) &&
+	       /* newer evidence of its own, or several SAs at once: it may be both */
+	       !READ_ONCE(f->fresh_at) && !READ_ONCE(f->ike_at) &&
+	       !mark_live(READ_ONCE(f->multi_until), LEARN_MULTI, now);
+}
+
+/*
+ * Which flow's open pair binding (pair_open()) does credible fresh
+ * stranger @s contest, if any: @s started near the same evidence (it would
+ * have paired with it), the flow's own traffic, the open binding's not
+ * counted, does not rule it out, no other flow pairs with @s, and no
+ * other open binding could be the contested one. Had @s come before the
+ * binding, both would have waited (pairs_elsewhere).
+ */
+static struct ipsecnat_flow *contested(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+				       const struct ipsecnat_stranger *s, unsigned long now)
+{
+	struct ipsecnat_flow *f, *found = NULL;
+	unsigned int walked = 0;
+
+	if (!s->fresh || !stranger_credible(s) || time_before(now, s->first + LEARN_SETTLE))
+		return NULL;
+	hlist_for_each_entry_rcu(f, &slot->flows, slot_list) {
+		if (++walked > LEARN_WALK_MAX)
+			return NULL;
+		if (!pair_contestable(f, s, now) || excluded(f, s, now))
+			continue;
+		if (found)
+			return NULL;	/* which one? both wait as they are */
+		found = f;
+	}
+	return found && !others_may_own(in, slot, found, s, true, now) ? found : NULL;
+}
+
+/*
+ * Put stranger @x, whose binding is undone, back in @t as credible as it
+ * was; false if there is no room (then the binding stays). Under the
+ * netns lock.
+ */
+static bool stranger_back(struct ipsecnat_strangers *t, const struct ipsecnat_stranger *x,
+			  unsigned long now)
+{
+	struct ipsecnat_stranger *e;
+
+	spin_lock_bh(&t->lock);
+	e = stranger_find(t, x->peer, x->spi) ?: stranger_room_for(t, now) ?: stranger_single(t);
+	if (e) {
+		*e = *x;
+		e->vouched = true;	/* its numbers moved on while it was bound */
+		e->last = now;
+		e->checked = now;
+	}
+	spin_unlock_bh(&t->lock);
+	return e;
+}
+
+/*
+ * Undo the open pair binding stranger @s contests, if any: its stranger
+ * goes back to @t, and its flow gets back the evidence it answered, so
+ * both strangers pair with that flow and wait until one has been silent
+ * STRANGER_QUIET: one of them is forged, or another host's.
+ */
+static void pair_undo(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
+		      struct ipsecnat_strangers *t, const struct ipsecnat_stranger *s)
+{
+	unsigned long now = jiffies;
+	struct ipsecnat_flow *f;
+	struct ipsecnat_sa *sa;
+
+	if (!contested(in, slot, s, now))
+		return;
+	spin_lock_bh(&in->lock);
+	/* judged again under the lock, as bind() does */
+	f = contested(in, slot, s, now);
+	if (!f || f->dead)
+		goto out;
+	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, f->pub, f->pair_s.peer, f->pair_s.spi);
+	if (!sa || sa->flow != f || sa->gen != f->pair_gen || !stranger_back(t, &f->pair_s, now))
+		goto out;
+	WRITE_ONCE(f->pair_gen, 0);
+	if (f->learn_gen == sa->gen) {
+		WRITE_ONCE(f->learn_gen, f->prev_learn_gen);
+		/* unless an outbound SA made since took it as its pair */
+		if (f->out_gen < sa->gen)
+			f->in_unpaired = f->prev_unpaired;
+	}
+	WRITE_ONCE(f->fresh_at, f->prev_fresh_at);
+	WRITE_ONCE(f->ike_at, f->prev_ike_at);
+	if (sa->unconfirmed && f->nr_unconfirmed)
+		f->nr_unconfirmed--;
+	ipsecnat_count(in, IPSECNAT_C_contested);
+	ipsecnat_sa_unlearn(in, sa);	/* @f may go with it */
+out:
+	spin_unlock_bh(&in->lock);
 }
 
 /*
@@ -977,6 +1140,7 @@ enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
 	enum ipsecnat_counter why;
 	struct ipsecnat_stranger s;
 	struct ipsecnat_slot *slot;
+	unsigned long pair_at;
 	enum learn_verdict v;
 	enum ipsecnat_result r;
 	struct ipsecnat_flow *f;
@@ -994,11 +1158,12 @@ enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
 		return r;
 	if (!stranger_judge_now(t, p->peer, p->spi, jiffies))
 		return IPSECNAT_HOLD;
-	v = owner(in, slot, t, &s, &f, &why);
+	pair_undo(in, slot, t, &s);
+	v = owner(in, slot, t, &s, &f, &why, &pair_at);
 	switch (v) {
 	case LEARN_BIND:
 	case LEARN_BIND_WEAK:
-		return bind(in, slot, t, f, &s, p->pub, why, v == LEARN_BIND_WEAK, res);
+		return bind(in, slot, t, &s, p->pub, res);
 	case LEARN_WAIT:
 		break;
 	case LEARN_AMBIGUOUS:
@@ -1151,6 +1316,9 @@ void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f
 
 	if (f->weak_gen && time_in_range(now, f->weak_at, f->weak_at + LEARN_LATE))
 		WRITE_ONCE(f->weak_confirmed, f->weak_gen);
+	/* a closed pair window must not read as open when jiffies wrap (32-bit) */
+	if (f->pair_gen && !time_in_range(now, f->pair_at, f->pair_at + IPSECNAT_PAIR_OPEN))
+		WRITE_ONCE(f->pair_gen, 0);
 	f->weak_gen = 0;
 	WRITE_ONCE(f->fresh_at, now ?: 1);
 }
@@ -1517,16 +1685,20 @@ void ipsecnat_flow_switch(struct ipsecnat_flow *f, const struct ipsecnat_sa *sa,
 			  unsigned long now)
 {
 	struct ipsecnat_flow_use *u;
+	unsigned long gen;
 
 	WRITE_ONCE(f->last_spi[sa->dir], sa->key.spi);
 	if (sa->dir == IPSECNAT_IKE)
 		return;
 	u = &f->use[sa->dir];
-	if (sa->gen > READ_ONCE(u->gen)) {
-		WRITE_ONCE(u->gen, sa->gen);
+	gen = READ_ONCE(u->gen);
+	if (sa->gen > gen) {
 		WRITE_ONCE(u->since, now);
-	} else if (sa->gen < READ_ONCE(u->gen) &&
-		   time_after(now, READ_ONCE(u->since) + LEARN_MULTI_AFTER)) {
-		WRITE_ONCE(f->multi_until, (now + LEARN_MULTI) ?: 1);
+		smp_wmb();	/* since before gen: who sees the new gen sees its since */
+		WRITE_ONCE(u->gen, sa->gen);
+		return;
 	}
+	smp_rmb();	/* pairs with the smp_wmb() above */
+	if (sa->gen < gen && time_after(now, READ_ONCE(u->since) + LEARN_MULTI_AFTER))
+		WRITE_ONCE(f->multi_until, (now + LEARN_MULTI) ?: 1);
 }

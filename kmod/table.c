@@ -794,20 +794,33 @@ static bool sa_expired(struct ipsecnat_net *in, const struct ipsecnat_sa *sa, co
 	return !flow_tracked(in, sa);
 }
 
+/*
+ * Undo learned inbound SA @sa: learn.c found its binding contested. Under
+ * the netns lock; its flow may go with it.
+ */
+void ipsecnat_sa_unlearn(struct ipsecnat_net *in, struct ipsecnat_sa *sa)
+{
+	/* still readable: freed after an RCU grace period */
+	if (sa_del(in, sa))
+		ipsecnat_notify_sa(in, IPSECNAT_EV_DELETED, sa);
+}
+
 #define IPSECNAT_SWEEP_BATCH	1024
 #define IPSECNAT_SWEEP_PASSES	4
 
 /*
- * Remove one SA met by a walk (under RCU), counting it under @counter (none
- * when IPSECNAT_C_MAX); true if this call removed it.
+ * Remove one SA met by a walk (under RCU) if @match still picks it under
+ * the lock (a packet may have used it since), counting it under @counter
+ * (none when IPSECNAT_C_MAX); true if this call removed it.
  */
 static bool sweep_one(struct ipsecnat_net *in, struct ipsecnat_sa *sa,
+		      ipsecnat_match_fn match, const void *arg,
 		      enum ipsecnat_counter counter)
 {
 	bool gone;
 
 	spin_lock_bh(&in->lock);
-	gone = sa_del(in, sa);
+	gone = match(in, sa, arg) && sa_del(in, sa);
 	if (gone) {
 		/* still readable: freed after an RCU grace period */
 		ipsecnat_notify_sa(in, counter == IPSECNAT_C_expired ?
@@ -845,7 +858,7 @@ static bool sweep_walk(struct ipsecnat_net *in, struct rhashtable_iter *iter,
 		}
 		if (*budget)
 			(*budget)--;
-		gone = match(in, sa, arg) && sweep_one(in, sa, counter);
+		gone = match(in, sa, arg) && sweep_one(in, sa, match, arg, counter);
 		if (gone)
 			(*n)++;
 	}

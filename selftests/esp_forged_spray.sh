@@ -10,6 +10,8 @@
 # must not learn from the LAN). Every host carries traffic both ways on its
 # new SAs within 15 s each time, no host or peer receives an SPI it does not
 # know, and the gateway's SAs stay bounded (the legitimate ones + SLACK).
+# Then credible forged SPIs during steady traffic, one beside a peer-first
+# rekey, and one that wins a sparse host's pair (forged_pair_round).
 source "$(dirname "$0")/lib.sh"
 require_cmd iptables ping python3
 
@@ -18,7 +20,7 @@ RATE=250
 SLACK=64
 cleanup_extra() { log_gw_counters; }
 
-gw_with_tunnels "$N" 1
+gw_with_tunnels $((N + 1)) 1	# host N+1 is the sparse one: no background pings
 extra_ns FWAN wan "$PEER_PREFIX.200"
 extra_ns FLAN lan "$LAN_PREFIX.200"
 hosts=($(seq 1 "$N"))
@@ -66,5 +68,44 @@ for i in "${hosts[@]}"; do
 	tunnel_ping "$i" 1 3 || STORM_BAD+=" host $i: pings lost at the end;"
 done
 check_no_misdelivery
+
+# forged_pair_round I: host I sends once a second. A WAN sender forging the
+# peer starts a SPI (rising sequence numbers, 200 a second, for 3 s) just
+# before host I rekeys host first: the forged SPI pairs with host I's new SA
+# at once, the peer's real answer shows its second packet only with host
+# I's next ping, a second later, when the forged SPI is bound. That binding
+# is still open to contest: the real SPI undoes it and both wait until the
+# forged one has been silent 5 s. Host I rebinds within 15 s, and no other
+# host receives a packet it does not know. (Host I does receive the forged
+# packets while its binding is open: junk to it, as stock NAT would pass.)
+forged_pair_round() {
+	local i=$1 g pid others=()
+	STORM_GEN=$((STORM_GEN + 1))
+	g=$STORM_GEN
+	rekey_in "$i" 1 "$g"
+	ns=$FWAN
+	tx0=$(tx_packets "$ns")
+	esp_spray "$FWAN" "$PUB" --src "$(peer_addr 1)" --spi "$(printf '0xbeef%04x' "$g")" \
+		--count 0 --rate 200
+	forging() { [ $(($(tx_packets "$ns") - tx0)) -ge 20 ]; }	# 0.1 s
+	busywait 30000 forging || fail "the pair forger does not send"
+	REKEY_T0=${EPOCHREALTIME/./}
+	rekey_out "$i" 1 "$g" host
+	ip netns exec "${HOSTS[i]}" ping -q -i 1 -c 16 -I "$(host_inner "$i")" \
+		"$(peer_inner 1)" >/dev/null 2>&1 &
+	pid=$!
+	sleep 3
+	kill "$SPRAY_PID"
+	wait "$SPRAY_PID"
+	wait_rebind "$g" 15 "$i"
+	log "forged SPI winning host $i's pair: ${LATE[*]:-rebound}; contested $(ipsecnat_counter contested), host $i XfrmInNoStates $(xfrm_stat "${HOSTS[i]}" XfrmInNoStates)"
+	[ ${#LATE[@]} -eq 0 ] || STORM_BAD+=" forged SPI winning host $i's pair: not rebound within 15 s;"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for h in "${hosts[@]}"; do others+=("${HOSTS[h]}"); done
+	check_no_misdelivery "${others[@]}" "${PEERS[@]}"
+	tunnel_ping "$i" 1 3 || STORM_BAD+=" host $i: pings lost after the forged pair;"
+}
+for r in 1 2 3; do forged_pair_round $((N + 1)); done
 [ -z "$STORM_BAD" ] || fail "$STORM_BAD"
 echo "PASS"

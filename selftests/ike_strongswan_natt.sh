@@ -69,10 +69,12 @@ BG_PIDS+=("${flows[@]}")
 # The peer speaks first on the new IKE SA: the gateway attributes it to
 # the one host that just ran CREATE_CHILD_SA. (Two hosts doing so within a
 # pending window make it ambiguous: nobody gets it until the host speaks.)
+# The CHILD SA moves to the new IKE SA with its id: read it first, so that
+# the CHILD rekey follows the IKE rekey at once (swanctl is slow under TCG).
 id3=$(peer_ike_id 1 host3)
+child3=$(peer_child_id 1 host3)
 swan peer1 --rekey --ike-id "$id3" >/dev/null || fail "peer: IKE rekey of host 3 not started"
 busywait 20000 id_changed peer_ike_id "$id3" || fail "peer: IKE rekey of host 3 did not complete"
-child3=$(peer_child_id 1 host3)
 swan peer1 --rekey --child-id "$child3" >/dev/null || fail "peer: CHILD rekey of host 3 not started"
 busywait 20000 id_changed peer_child_id "$child3" ||
 	fail "peer: CHILD rekey of host 3 on its new IKE SA did not complete"
