@@ -191,7 +191,8 @@ static struct ipsecnat_stranger *stranger_single(struct ipsecnat_strangers *t)
 
 	for (i = 0; i < IPSECNAT_STRANGERS; i++) {
 		e = &t->s[i];
-		if (e->pkts < 2 && !e->local && (!found || time_before(e->last, found->last)))
+		if (!stranger_credible(e) && !e->local &&
+		    (!found || time_before(e->last, found->last)))
 			found = e;
 	}
 	return found;
@@ -290,6 +291,23 @@ static bool stranger_judge_now(struct ipsecnat_strangers *t, __be32 peer, __be32
 	return ok;
 }
 
+/*
+ * A binding of the stranger was refused (a cap): judge it again only a
+ * second from now, so that a sender keeping it alive does not take the
+ * netns lock 50 times a second.
+ */
+static void stranger_defer(struct ipsecnat_strangers *t, __be32 peer, __be32 spi,
+			   unsigned long now)
+{
+	struct ipsecnat_stranger *e;
+
+	spin_lock_bh(&t->lock);
+	e = stranger_find(t, peer, spi);
+	if (e)
+		e->checked = now + HZ;
+	spin_unlock_bh(&t->lock);
+}
+
 /* The stranger is the gateway's own SA: remember it so. */
 static void stranger_set_local(struct ipsecnat_strangers *t, __be32 peer, __be32 spi,
 			       bool local)
@@ -356,6 +374,23 @@ static bool ike_recent(const struct ipsecnat_flow *f, const struct ipsecnat_stra
 	       time_before(now, ike + LEARN_IKE_TURN) && !exchange_after(f, s, now);
 }
 
+/*
+ * When @f last received, as evidence about stranger @s. A binding as a pair
+ * may be a forged SPI that beat the peer's real one (rule 6): its traffic
+ * says nothing about the SPIs that would have paired with the same
+ * evidence, the real one among them, until the host shows newer evidence
+ * of its own (a rekeying host must not stay a candidate for its
+ * neighbours' SPIs).
+ */
+static unsigned long flow_in_last(const struct ipsecnat_flow *f,
+				  const struct ipsecnat_stranger *s)
+{
+	if (READ_ONCE(f->pair_sa_gen) && !READ_ONCE(f->fresh_at) && !READ_ONCE(f->ike_at) &&
+	    seen_within(READ_ONCE(f->pair_at), s->first - LEARN_PAIR, s->first + LEARN_LATE))
+		return READ_ONCE(f->in_last_other);
+	return READ_ONCE(f->in_last);
+}
+
 /* Can flow @f not own stranger @s, by what its own traffic shows? */
 static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
 		     unsigned long now)
@@ -366,7 +401,7 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
 		return true;
 	if (mark_live(multi, LEARN_MULTI, now))
 		return false;
-	return seen_within(READ_ONCE(f->in_last), s->first + LEARN_TRAIL, now);
+	return seen_within(flow_in_last(f, s), s->first + LEARN_TRAIL, now);
 }
 
 /*
@@ -581,7 +616,7 @@ static bool pair_settled(const struct ipsecnat_stranger *s, unsigned long paired
 static bool eliminated(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
 		       unsigned long now)
 {
-	unsigned long multi = READ_ONCE(f->multi_until), in_last = READ_ONCE(f->in_last);
+	unsigned long multi = READ_ONCE(f->multi_until), in_last = flow_in_last(f, s);
 
 	if (time_before(now, s->first + LEARN_PAIR) || churns(f, now))
 		return false;
@@ -760,9 +795,10 @@ static bool unconfirmed_room(struct ipsecnat_net *in, struct ipsecnat_flow *f,
  * real new SA may show its second packet later than a forged SPI that
  * began just before it, and the forged one would win. So the binding
  * stays open to contest for IPSECNAT_PAIR_OPEN after the evidence, and
- * its traffic rules @f out of nothing meanwhile (ipsecnat_sa_touch).
- * Keeps what undoing it restores. Under the netns lock, before the SA,
- * whose generation comes next, is made.
+ * its traffic never rules @f out of the SPIs that would have paired with
+ * the same evidence (flow_in_last()). Keeps what undoing it restores.
+ * Under the netns lock, before the SA, whose generation comes next, is
+ * made.
  */
 static void pair_open(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 		      const struct ipsecnat_stranger *s, unsigned long pair_at)
@@ -774,6 +810,7 @@ static void pair_open(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 	f->pair_ike = pair_at != f->fresh_at;
 	f->pair_s = *s;
 	WRITE_ONCE(f->pair_at, pair_at);
+	WRITE_ONCE(f->pair_sa_gen, in->gen + 1);
 	WRITE_ONCE(f->pair_gen, in->gen + 1);
 }
 
@@ -826,9 +863,10 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	/*
 	 * A pair binding stays open to contest (contested()) from its first
 	 * packet on: it is marked before the SA is in the table. A new host's
-	 * first one is not: its turn (rule 4) has ended with it.
+	 * first one is not: its turn (rule 4) has ended with it; nor one
+	 * undone before (no undo and bind again in a loop).
 	 */
-	if (!weak && pair_at && s->fresh && f->learn_gen)
+	if (!weak && pair_at && s->fresh && !s->vouched && f->learn_gen)
 		pair_open(in, f, s, pair_at);
 	/*
 	 * A weak SA: nothing of the host's own speaks for it (a forged SPI
@@ -839,6 +877,7 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 			     weak ? IPSECNAT_SA_WEAK : answers ? 0 : IPSECNAT_SA_UNCONFIRMED);
 	if (!sa) {
 		WRITE_ONCE(f->pair_gen, 0);
+		WRITE_ONCE(f->pair_sa_gen, 0);
 		ret = IPSECNAT_REFUSE;
 		goto out;
 	}
@@ -881,8 +920,10 @@ static bool pair_contestable(const struct ipsecnat_flow *f, const struct ipsecna
 	unsigned long at = READ_ONCE(f->pair_at);
 
 	return READ_ONCE(f->pair_gen) && time_in_range(now, at, at + IPSECNAT_PAIR_OPEN) &&
-	       seen_within(at, s->first - LEARN_PAIR, s->first + LEARN_LATE) &&
-	       (!READ_ONCE(f->pair_ike) || time_before(now, at + LEARN_IKE_TURN)) &&
+	       (READ_ONCE(f->pair_ike) ?
+		seen_within(at, s->first - LEARN_PAIR, s->first + LEARN_PAIR) &&
+		time_before(now, at + LEARN_IKE_TURN) :
+		seen_within(at, s->first - LEARN_PAIR, s->first + LEARN_LATE)) &&
 	       /* newer evidence of its own, or several SAs at once: it may be both */
 	       !READ_ONCE(f->fresh_at) && !READ_ONCE(f->ike_at) &&
 	       !mark_live(READ_ONCE(f->multi_until), LEARN_MULTI, now);
@@ -959,9 +1000,16 @@ static void pair_undo(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 	if (!f || f->dead)
 		goto out;
 	sa = ipsecnat_sa_lookup(in, IPSECNAT_IN, f->pub, f->pair_s.peer, f->pair_s.spi);
-	if (!sa || sa->flow != f || sa->gen != f->pair_gen || !stranger_back(t, &f->pair_s, now))
+	if (!sa || sa->flow != f || sa->gen != f->pair_gen) {
+		WRITE_ONCE(f->pair_gen, 0);	/* gone meanwhile (GC, a flush) */
 		goto out;
+	}
+	if (!stranger_back(t, &f->pair_s, now)) {
+		ipsecnat_count(in, IPSECNAT_C_strangers_full);
+		goto out;
+	}
 	WRITE_ONCE(f->pair_gen, 0);
+	WRITE_ONCE(f->pair_sa_gen, 0);
 	if (f->learn_gen == sa->gen) {
 		WRITE_ONCE(f->learn_gen, f->prev_learn_gen);
 		/* unless an outbound SA made since took it as its pair */
@@ -1161,9 +1209,19 @@ enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
 	pair_undo(in, slot, t, &s);
 	v = owner(in, slot, t, &s, &f, &why, &pair_at);
 	switch (v) {
-	case LEARN_BIND:
 	case LEARN_BIND_WEAK:
-		return bind(in, slot, t, &s, p->pub, res);
+		/* the cap bind() checks, first without the lock */
+		if (READ_ONCE(f->nr_weak) >= LEARN_UNCONFIRMED) {
+			ipsecnat_count(in, IPSECNAT_C_cap_host);
+			stranger_defer(t, p->peer, p->spi, jiffies);
+			return IPSECNAT_REFUSE;
+		}
+		fallthrough;
+	case LEARN_BIND:
+		r = bind(in, slot, t, &s, p->pub, res);
+		if (r == IPSECNAT_REFUSE)
+			stranger_defer(t, p->peer, p->spi, jiffies);
+		return r;
 	case LEARN_WAIT:
 		break;
 	case LEARN_AMBIGUOUS:
@@ -1316,9 +1374,8 @@ void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f
 
 	if (f->weak_gen && time_in_range(now, f->weak_at, f->weak_at + LEARN_LATE))
 		WRITE_ONCE(f->weak_confirmed, f->weak_gen);
-	/* a closed pair window must not read as open when jiffies wrap (32-bit) */
-	if (f->pair_gen && !time_in_range(now, f->pair_at, f->pair_at + IPSECNAT_PAIR_OPEN))
-		WRITE_ONCE(f->pair_gen, 0);
+	/* newer evidence: its pair binding is no longer contested (closed) */
+	WRITE_ONCE(f->pair_gen, 0);
 	f->weak_gen = 0;
 	WRITE_ONCE(f->fresh_at, now ?: 1);
 }
@@ -1357,6 +1414,12 @@ static void ike_noted(struct ipsecnat_flow *f, bool out, unsigned long now)
 	if (out)
 		ike_sent(f, now);
 	WRITE_ONCE(f->ike_at, now ?: 1);
+	/*
+	 * Newer evidence: its pair binding is no longer contested, and its
+	 * traffic counts again (a host that rekeys often must not stay a
+	 * candidate for its neighbours' SPIs). Unlocked: closing early is safe.
+	 */
+	WRITE_ONCE(f->pair_gen, 0);
 }
 
 /*
