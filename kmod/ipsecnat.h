@@ -23,6 +23,7 @@
 #include <linux/workqueue.h>
 #include <linux/percpu.h>
 #include <linux/memcontrol.h>
+#include <linux/mutex.h>
 #include <linux/skbuff.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
@@ -330,6 +331,21 @@ struct ipsecnat_fwd {
 
 #define IPSECNAT_MAX_FWDS	256
 
+/* nat.c: "iptables -t mangle -A POSTROUTING -o ifname -j IPSECNAT", without iptables */
+struct ipsecnat_nat_rule {
+	char ifname[IFNAMSIZ];
+	struct xt_ipsecnat_tginfo info;
+};
+
+#define IPSECNAT_MAX_NAT_RULES	16
+
+/* The rules of a netns: never changed once published, replaced whole. */
+struct ipsecnat_nat_rules {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct ipsecnat_nat_rule r[];
+};
+
 struct ipsecnat_net {
 	struct net *net;
 	struct mem_cgroup *memcg;	/* of the namespace's maker: charged for entries */
@@ -352,7 +368,9 @@ struct ipsecnat_net {
 	/* first packets of strangers that found no room, and a key: learn.c */
 	u64 glimpse[IPSECNAT_GLIMPSES];
 	u32 glimpse_key;
-	atomic_t nr_rules;		/* IPSECNAT rules; none: the hook is idle */
+	atomic_t nr_rules;		/* IPSECNAT and nat rules; none: the hook is idle */
+	struct ipsecnat_nat_rules __rcu *nat;	/* NULL: none, and no POSTROUTING hook */
+	struct mutex nat_lock;		/* changes of nat */
 	unsigned long local_walk_since;	/* ipsecnat_local_spi_any_mark's budget: */
 	atomic_t local_walk_states;	/* xfrm states walked since then */
 	struct delayed_work gc_work;
@@ -592,6 +610,16 @@ bool ipsecnat_udp_taken(struct ipsecnat_net *in, const struct sk_buff *skb);
 /* target.c */
 int ipsecnat_target_init(void);
 void ipsecnat_target_exit(void);
+int ipsecnat_rule_check(const struct xt_ipsecnat_tginfo *info, struct netlink_ext_ack *extack);
+
+/* nat.c */
+void ipsecnat_nat_init(struct ipsecnat_net *in);
+void ipsecnat_nat_exit(struct ipsecnat_net *in);
+int ipsecnat_nat_add(struct ipsecnat_net *in, const struct ipsecnat_nat_rule *rule, bool replace,
+		     struct netlink_ext_ack *extack);
+int ipsecnat_nat_del(struct ipsecnat_net *in, const char *ifname);
+unsigned int ipsecnat_nat_get(struct ipsecnat_net *in,
+			      struct ipsecnat_nat_rule rules[IPSECNAT_MAX_NAT_RULES]);
 
 int ipsecnat_fwd_add(struct ipsecnat_net *in, __be32 pub, __be32 server);
 int ipsecnat_fwd_del(struct ipsecnat_net *in, __be32 pub);

@@ -102,6 +102,7 @@ static int __net_init ipsecnat_net_init(struct net *net)
 	INIT_DELAYED_WORK(&in->gc_work, ipsecnat_gc_work);
 	INIT_LIST_HEAD(&in->ike_held);
 	INIT_DELAYED_WORK(&in->ike_release, ipsecnat_ike_release);
+	ipsecnat_nat_init(in);
 
 	in->stats = alloc_percpu(struct ipsecnat_stats);
 	if (!in->stats) {
@@ -141,6 +142,7 @@ static void __net_exit ipsecnat_net_exit(struct net *net)
 {
 	struct ipsecnat_net *in = ipsecnat_pernet(net);
 
+	ipsecnat_nat_exit(in);
 	cancel_delayed_work_sync(&in->gc_work);
 	ipsecnat_gc_stop(in);
 	ipsecnat_learn_exit(in);

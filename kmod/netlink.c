@@ -39,12 +39,21 @@ static const struct nla_policy fwd_policy[IPSECNAT_FWD_MAX + 1] = {
 	[IPSECNAT_FWD_SERVER]	= { .type = NLA_BE32 },
 };
 
+/* ifname: any NUL-terminated string here; nat_parse says what is wrong with it */
+static const struct nla_policy nat_policy[IPSECNAT_NAT_MAX + 1] = {
+	[IPSECNAT_NAT_IFNAME]	= { .type = NLA_NUL_STRING },
+	[IPSECNAT_NAT_MIN_ADDR]	= { .type = NLA_BE32 },
+	[IPSECNAT_NAT_MAX_ADDR]	= { .type = NLA_BE32 },
+	[IPSECNAT_NAT_FLAGS]	= { .type = NLA_U32 },
+};
+
 static const struct nla_policy ipsecnat_policy[IPSECNAT_A_MAX + 1] = {
 	[IPSECNAT_A_FWD]	= NLA_POLICY_NESTED(fwd_policy),
 	[IPSECNAT_A_FILTER]	= NLA_POLICY_NESTED(sa_policy),
 	[IPSECNAT_A_SETTINGS]	= NLA_POLICY_NESTED(settings_policy),
 	[IPSECNAT_A_SA]		= NLA_POLICY_NESTED(sa_policy),
 	[IPSECNAT_A_REPLACE]	= { .type = NLA_FLAG },
+	[IPSECNAT_A_NAT]	= NLA_POLICY_NESTED(nat_policy),
 };
 
 static struct genl_family ipsecnat_genl;
@@ -590,6 +599,119 @@ static int fwd_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return reply(info, IPSECNAT_CMD_FWD_GET, IPSECNAT_MAX_FWDS * 24, fill_fwds, NULL);
 }
 
+/*
+ * A nat rule from IPSECNAT_A_NAT: the interface name, and to add one, the
+ * target's options (ipsecnat_nat_add checks them as the target does).
+ */
+static int nat_parse(struct genl_info *info, struct ipsecnat_nat_rule *rule, bool add)
+{
+	const struct nlattr *nest = info->attrs[IPSECNAT_A_NAT];
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[IPSECNAT_NAT_MAX + 1];
+	bool pool;
+	int err;
+
+	memset(rule, 0, sizeof(*rule));
+	if (GENL_REQ_ATTR_CHECK(info, IPSECNAT_A_NAT)) {
+		NL_SET_ERR_MSG(extack, "no nat rule given");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, IPSECNAT_NAT_MAX, nest, nat_policy, extack);
+	if (err)
+		return err;
+	if (!tb[IPSECNAT_NAT_IFNAME]) {
+		NL_SET_ERR_MSG(extack, "a nat rule needs ifname");
+		NL_SET_ERR_ATTR_MISS(extack, nest, IPSECNAT_NAT_IFNAME);
+		return -EINVAL;
+	}
+	if (nla_strscpy(rule->ifname, tb[IPSECNAT_NAT_IFNAME], IFNAMSIZ) < 0) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[IPSECNAT_NAT_IFNAME],
+				    "ifname longer than 15 characters");
+		return -EINVAL;
+	}
+	if (!dev_valid_name(rule->ifname)) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[IPSECNAT_NAT_IFNAME], "ifname is no interface name");
+		return -EINVAL;
+	}
+	if (!add) {
+		if (tb[IPSECNAT_NAT_FLAGS] || tb[IPSECNAT_NAT_MIN_ADDR] ||
+		    tb[IPSECNAT_NAT_MAX_ADDR]) {
+			NL_SET_ERR_MSG(extack, "nat-del takes ifname only");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (tb[IPSECNAT_NAT_FLAGS])
+		rule->info.flags = nla_get_u32(tb[IPSECNAT_NAT_FLAGS]);
+	pool = rule->info.flags & XT_IPSECNAT_F_TO_SOURCE;
+	if (!tb[IPSECNAT_NAT_MIN_ADDR] != !pool || !tb[IPSECNAT_NAT_MAX_ADDR] != !pool) {
+		NL_SET_ERR_MSG(extack,
+			       "min-addr and max-addr go with the to-source flag, and only with it");
+		return -EINVAL;
+	}
+	if (pool) {
+		rule->info.min_addr = nla_get_be32(tb[IPSECNAT_NAT_MIN_ADDR]);
+		rule->info.max_addr = nla_get_be32(tb[IPSECNAT_NAT_MAX_ADDR]);
+	}
+	return 0;
+}
+
+static int nat_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct ipsecnat_nat_rule rule;
+	int err;
+
+	err = nat_parse(info, &rule, true);
+	if (err)
+		return err;
+	return ipsecnat_nat_add(in, &rule, nla_get_flag(info->attrs[IPSECNAT_A_REPLACE]),
+				info->extack);
+}
+
+static int nat_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipsecnat_net *in = ipsecnat_pernet(genl_info_net(info));
+	struct ipsecnat_nat_rule rule;
+	int err;
+
+	err = nat_parse(info, &rule, false);
+	if (err)
+		return err;
+	err = ipsecnat_nat_del(in, rule.ifname);
+	if (err == -ENOENT)
+		NL_SET_ERR_MSG(info->extack, "no nat rule on this interface");
+	return err;
+}
+
+static int fill_nats(struct sk_buff *msg, struct ipsecnat_net *in, const void *unused)
+{
+	struct ipsecnat_nat_rule rules[IPSECNAT_MAX_NAT_RULES];
+	const struct xt_ipsecnat_tginfo *t;
+	unsigned int i, n;
+	struct nlattr *nest;
+
+	n = ipsecnat_nat_get(in, rules);
+	for (i = 0; i < n; i++) {
+		t = &rules[i].info;
+		nest = nla_nest_start(msg, IPSECNAT_A_NAT);
+		if (!nest || nla_put_string(msg, IPSECNAT_NAT_IFNAME, rules[i].ifname) ||
+		    nla_put_u32(msg, IPSECNAT_NAT_FLAGS, t->flags) ||
+		    ((t->flags & XT_IPSECNAT_F_TO_SOURCE) &&
+		     (nla_put_in_addr(msg, IPSECNAT_NAT_MIN_ADDR, t->min_addr) ||
+		      nla_put_in_addr(msg, IPSECNAT_NAT_MAX_ADDR, t->max_addr))))
+			return -EMSGSIZE;
+		nla_nest_end(msg, nest);
+	}
+	return 0;
+}
+
+static int nat_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	/* at most IPSECNAT_MAX_NAT_RULES rules of 48 bytes: one message */
+	return reply(info, IPSECNAT_CMD_NAT_GET, IPSECNAT_MAX_NAT_RULES * 64, fill_nats, NULL);
+}
+
 static const struct genl_ops ipsecnat_genl_ops[] = {
 	{
 		.cmd	= IPSECNAT_CMD_SA_GET,
@@ -636,6 +758,21 @@ static const struct genl_ops ipsecnat_genl_ops[] = {
 	{
 		.cmd	= IPSECNAT_CMD_FWD_GET,
 		.doit	= fwd_get_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPSECNAT_CMD_NAT_ADD,
+		.doit	= nat_add_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPSECNAT_CMD_NAT_DEL,
+		.doit	= nat_del_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPSECNAT_CMD_NAT_GET,
+		.doit	= nat_get_doit,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 };

@@ -40,29 +40,47 @@ static unsigned int ipsecnat_tg(struct sk_buff *skb, const struct xt_action_para
 	return v == NF_ACCEPT ? XT_CONTINUE : v;
 }
 
-static int ipsecnat_tg_check(const struct xt_tgchk_param *par)
+/*
+ * The options of a rule, the target's or a nat rule's (nat.c): 0, or why
+ * not in @extack (netlink) or, without one (iptables), in the kernel log.
+ */
+int ipsecnat_rule_check(const struct xt_ipsecnat_tginfo *info, struct netlink_ext_ack *extack)
 {
-	const struct xt_ipsecnat_tginfo *info = par->targinfo;
-	int err;
-
 	if (info->flags & ~XT_IPSECNAT_F_ALL) {
-		pr_info_ratelimited("IPSECNAT: unknown flags %#x\n", info->flags);
+		if (!extack)
+			pr_info_ratelimited("IPSECNAT: unknown flags %#x\n", info->flags);
+		NL_SET_ERR_MSG(extack, "unknown flags");
 		return -EINVAL;
 	}
 	if (info->flags & XT_IPSECNAT_F_TO_SOURCE) {
 		u32 lo = ntohl(info->min_addr), hi = ntohl(info->max_addr);
 
 		if (!lo || lo > hi) {
-			pr_info_ratelimited("IPSECNAT: bad --to-source range %pI4-%pI4\n",
-					    &info->min_addr, &info->max_addr);
+			if (!extack)
+				pr_info_ratelimited("IPSECNAT: bad --to-source range %pI4-%pI4\n",
+						    &info->min_addr, &info->max_addr);
+			NL_SET_ERR_MSG(extack,
+				       "bad to-source range: starts at 0.0.0.0 or runs backwards");
 			return -EINVAL;
 		}
 		if (hi - lo >= IPSECNAT_MAX_POOL) {
-			pr_info_ratelimited("IPSECNAT: --to-source pool larger than %u addresses\n",
-					    IPSECNAT_MAX_POOL);
+			if (!extack)
+				pr_info_ratelimited("IPSECNAT: --to-source pool larger than %u addresses\n",
+						    IPSECNAT_MAX_POOL);
+			NL_SET_ERR_MSG(extack, "to-source pool larger than 65536 addresses");
 			return -ERANGE;
 		}
 	}
+	return 0;
+}
+
+static int ipsecnat_tg_check(const struct xt_tgchk_param *par)
+{
+	int err;
+
+	err = ipsecnat_rule_check(par->targinfo, NULL);
+	if (err)
+		return err;
 	err = nf_ct_netns_get(par->net, par->family);
 	if (!err)
 		atomic_inc(&ipsecnat_pernet(par->net)->nr_rules);

@@ -5,7 +5,9 @@
 # one peer), a pending outbound SA (a new host's first SA, unanswered),
 # static inbound and outbound bindings, NAT-T ESP with ports both ways and
 # IKE SAs (pending, and established with a responder SPI) under
-# --preserve-ike --preserve-natt, a forward and changed settings. Its export
+# --preserve-ike --preserve-natt, a forward, nat rules (a pool with
+# preserve-ike, and a '+' wildcard with preserve-natt, for interfaces the
+# gateway does not have: rules go by name) and changed settings. Its export
 # is imported into a second, fresh gateway namespace whose export must be the
 # same in every field but these, which say how old an SA is and what
 # traffic it carried (a new table starts them afresh):
@@ -79,8 +81,10 @@ udpsend "$H4" 500 "$P3" 500 "$(ike_hdr 1111111111111111 0000000000000000 34)"
 udpsend "$H4" 4500 "$P3" 4500 "00000000$(ike_hdr 2222222222222222 3333333333333333 35)"
 gw ipsecnat show
 
-log "a forward and changed settings"
+log "a forward, nat rules and changed settings"
 gw ipsecnat forward add pub "$PUB" server "$(host_addr 2)" || fail "forward add"
+gw ipsecnat nat add dev wan1 to-source 203.0.113.5-203.0.113.6 preserve-ike || fail "nat add wan1"
+gw ipsecnat nat add dev 'ppp+' preserve-natt || fail "nat add ppp+"
 gw ipsecnat set max-sas 5000 max-sas-per-host 77 pending-window 7 pending-timeout 300 \
 	established-timeout 900 || fail "set"
 
@@ -101,6 +105,7 @@ def norm(d):
     d["sas"] = sorted(json.dumps({k: v for k, v in s.items() if k not in ro}, sort_keys=True)
                       for s in sas)
     d["forwards"] = sorted(json.dumps(f, sort_keys=True) for f in d["forwards"])
+    d["nat"] = sorted(json.dumps(r, sort_keys=True) for r in d["nat"])
     return d
 na, nb = norm(a), norm(b)
 if na != nb:
@@ -120,6 +125,9 @@ assert d["version"] == 1, d
 assert d["settings"] == {"max-sas": 5000, "max-sas-per-host": 77, "pending-window": 7,
                          "pending-timeout": 300, "established-timeout": 900}, d["settings"]
 assert d["forwards"] == [{"pub": pub, "server": server}], d["forwards"]
+assert d["nat"] == [{"dev": "wan1", "to_source": "203.0.113.5-203.0.113.6", "preserve_ike": True,
+                     "preserve_natt": False},
+                    {"dev": "ppp+", "preserve_ike": False, "preserve_natt": True}], d["nat"]
 sas = d["sas"]
 def has(what, **kv):
     assert any(all(s.get(k) == v for k, v in kv.items()) for s in sas), (what, sas)
@@ -141,13 +149,15 @@ PY
 log "import into a fresh gateway namespace: the same export"
 setup_ns GW2
 gw2() { ip netns exec "$GW2" "$@"; }
-n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["sas"]) + len(d["forwards"]))' "$D/a.json")
+n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["sas"]) + len(d["forwards"]) + len(d["nat"]))' "$D/a.json")
 out=$(gw2 ipsecnat import "$D/a.json") || fail "import: $out"
 echo "$out"
 [ "$out" = "import: $n added, 0 replaced, 0 skipped (already there), 0 failed; 5 settings set" ] ||
 	fail "import summary: $out"
 gw2 ipsecnat export >"$D/b.json" || fail "export of the import"
 compare "$D/a.json" "$D/b.json" || fail "the imported table differs"
+[ "$(gw ipsecnat -j nat show)" = "$(gw2 ipsecnat -j nat show)" ] ||
+	fail "nat rules: $(gw ipsecnat -j nat show) became $(gw2 ipsecnat -j nat show)"
 
 log "pretty-printed, keys sorted, SAs reversed: the same"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["sas"].reverse(); json.dump(d, sys.stdout, indent=4, sort_keys=True)' \
@@ -172,12 +182,14 @@ compare "$D/a.json" "$D/b2.json" || fail "a second import changed the table"
 
 log "import --replace"
 gw2 ipsecnat set pending-window 3
+gw2 ipsecnat nat del dev wan1 || fail "nat del wan1"
+gw2 ipsecnat nat add dev wan1 preserve-natt || fail "nat add wan1 again, otherwise"
 out=$(gw2 ipsecnat import --replace "$D/a.json") || fail "import --replace: $out"
 echo "$out"
 [ "$out" = "import: 0 added, $n replaced, 0 skipped (already there), 0 failed; 5 settings set" ] ||
 	fail "import --replace summary: $out"
 gw2 ipsecnat export >"$D/b3.json"
-compare "$D/a.json" "$D/b3.json" || fail "import --replace changed the table"
+compare "$D/a.json" "$D/b3.json" || fail "import --replace changed the table (or kept the other wan1 rule)"
 
 log "a malformed document changes nothing"
 python3 - "$D/a.json" "$PUB" "$(host_addr 1)" "$(peer_addr 1)" >"$D/bad.json" <<'PY'
@@ -197,6 +209,17 @@ echo "$err"
 [ "$rc" = 2 ] || fail "a malformed document: exit $rc"
 echo "$err" | grep -qF "sas[$last]: \"host\": \"10.0.0.300\" is no IPv4 address" ||
 	fail "the error does not name the entry and field: $err"
+python3 - "$D/a.json" >"$D/badnat.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["nat"].append({"dev": "wan2", "to_source": "203.0.113.9-203.0.113.2"})
+json.dump(d, sys.stdout)
+PY
+err=$(gw2 ipsecnat import "$D/badnat.json" 2>&1); rc=$?
+echo "$err"
+[ "$rc" = 2 ] && echo "$err" | grep -qF 'nat[2]: "to_source": "203.0.113.9-203.0.113.2": the range runs backwards' ||
+	fail "a backward nat range: exit $rc, $err"
+gw2 ipsecnat nat show | grep -q '^wan2 ' && fail "a malformed document added a nat rule"
 head -c 300 "$D/a.json" >"$D/cut.json"
 err=$(gw2 ipsecnat import "$D/cut.json" 2>&1); rc=$?
 echo "$err"

@@ -18,7 +18,9 @@
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
+#include <net/if.h>
 #include "ipsecnat.h"
+#include "xt_IPSECNAT.h"
 
 #ifndef IPSECNAT_VERSION
 #error "build with make: it passes -DIPSECNAT_VERSION from ../VERSION"
@@ -65,11 +67,15 @@ static void usage(FILE *f)
 		"       ipsecnat [-j] get\n"
 		"       ipsecnat set SETTING VALUE [SETTING VALUE]...\n"
 		"       ipsecnat add dir { in | out } host ADDR peer ADDR pub ADDR spi SPI [ static ]\n"
-		"       ipsecnat export                  (SAs, forwards, settings: JSON on stdout)\n"
+		"       ipsecnat export                  (SAs, nat rules, forwards, settings: JSON on stdout)\n"
 		"       ipsecnat [-j] import [ --replace ] { FILE | - }\n"
 		"                                        (an export; existing entries skipped or replaced)\n"
 		"       ipsecnat [-j] monitor            (timestamped events)\n"
 		"       ipsecnat forward { add pub ADDR server ADDR | del pub ADDR | [-j] show }\n"
+		"       ipsecnat nat { add dev IFNAME [ to-source ADDR[-ADDR] ] [ preserve-ike ]\n"
+		"                      [ preserve-natt ] | del dev IFNAME | [-j] show }\n"
+		"                                        (= iptables -t mangle -A POSTROUTING -o IFNAME\n"
+		"                                         -j IPSECNAT [--to-source ...] ...; no iptables)\n"
 		"       ipsecnat { help | -h | --help | -V | --version }\n"
 		"FILTER := [ host ADDR ] [ peer ADDR ] [ pub ADDR ] [ spi SPI ]\n"
 		"          [ state { pending | established } ] [ dir { in | out | ike } ]\n"
@@ -1017,6 +1023,245 @@ static void cmd_forward(struct nl *nl, char **argv)
 	talk(nl, nlh, NULL, NULL);
 }
 
+/* ---- nat rules: the IPSECNAT iptables rule without iptables ---- */
+
+/* The flags a nat rule's JSON object names (besides to_source). */
+static const struct {
+	uint32_t flag;
+	const char *cmd, *key;
+} nat_flags[] = {
+	{ XT_IPSECNAT_F_IKE, "preserve-ike", "preserve_ike" },
+	{ XT_IPSECNAT_F_NATT, "preserve-natt", "preserve_natt" },
+};
+
+#define NR_NAT_FLAGS	(sizeof(nat_flags) / sizeof(nat_flags[0]))
+
+struct nat_spec {
+	char dev[IF_NAMESIZE];
+	uint32_t flags;
+	uint32_t min_addr, max_addr;	/* network order, with XT_IPSECNAT_F_TO_SOURCE */
+};
+
+/* As the kernel's dev_valid_name(); NULL, or what is wrong. */
+static const char *dev_fault(const char *name)
+{
+	if (!*name)
+		return "an empty interface name";
+	if (strlen(name) >= IF_NAMESIZE)
+		return "longer than 15 characters";
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return "no interface name";
+	for (; *name; name++)
+		if (*name == '/' || *name == ':' || isspace((unsigned char)*name))
+			return "no interface name ('/', ':' or a blank in it)";
+	return NULL;
+}
+
+/* to-source ADDR[-ADDR], checked as iptables' --to-source; NULL, or what is wrong. */
+static const char *range_fault(const char *s, uint32_t *min, uint32_t *max)
+{
+	char buf[2 * INET_ADDRSTRLEN + 2], *dash;
+	uint32_t lo, hi;
+
+	if (strlen(s) >= sizeof(buf))
+		return "no address or range";
+	strcpy(buf, s);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash++ = '\0';
+	if (!get_addr(buf, min) || (dash && !get_addr(dash, max)))
+		return "no IPv4 address or range ADDR-ADDR";
+	if (!dash)
+		*max = *min;
+	lo = ntohl(*min);
+	hi = ntohl(*max);
+	if (lo > hi)
+		return "the range runs backwards (start > end)";
+	/* 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0 and up */
+	if (lo < 0x01000000 || hi >= 0xe0000000 || (hi >= 0x7f000000 && lo <= 0x7fffffff))
+		return "0.0.0.0/8, loopback, multicast and broadcast cannot be public addresses";
+	if (hi - lo >= 65536)
+		return "a pool of more than 65536 addresses";
+	return NULL;
+}
+
+static const char *range_text(const struct nat_spec *r, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	if (!(r->flags & XT_IPSECNAT_F_TO_SOURCE))
+		return NULL;
+	inet_ntop(AF_INET, &r->min_addr, a, sizeof(a));
+	inet_ntop(AF_INET, &r->max_addr, b, sizeof(b));
+	if (r->min_addr == r->max_addr)
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s-%s", a, b);
+	return buf;
+}
+
+static int nat_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_get_type(a) <= IPSECNAT_NAT_MAX)
+		tb[mnl_attr_get_type(a)] = a;
+	return MNL_CB_OK;
+}
+
+/* One IPSECNAT_A_NAT of a nat-get reply. */
+static void nat_from_attr(const struct nlattr *nest, struct nat_spec *r)
+{
+	const struct nlattr *tb[IPSECNAT_NAT_MAX + 1] = {};
+
+	memset(r, 0, sizeof(*r));
+	mnl_attr_parse_nested(nest, nat_attr_cb, tb);
+	if (tb[IPSECNAT_NAT_IFNAME])
+		snprintf(r->dev, sizeof(r->dev), "%s", mnl_attr_get_str(tb[IPSECNAT_NAT_IFNAME]));
+	r->flags = u32(tb[IPSECNAT_NAT_FLAGS]);
+	r->min_addr = u32(tb[IPSECNAT_NAT_MIN_ADDR]);
+	r->max_addr = u32(tb[IPSECNAT_NAT_MAX_ADDR]);
+}
+
+/* A rule as JSON, in nat -j show and in export: what import takes back. */
+static json_object *nat_json(const struct nat_spec *r)
+{
+	json_object *o = json_object_new_object();
+	char buf[2 * INET_ADDRSTRLEN + 2];
+	unsigned int i;
+
+	json_object_object_add(o, "dev", json_object_new_string(r->dev));
+	if (range_text(r, buf, sizeof(buf)))
+		json_object_object_add(o, "to_source", json_object_new_string(buf));
+	for (i = 0; i < NR_NAT_FLAGS; i++)
+		json_object_object_add(o, nat_flags[i].key,
+				       json_object_new_boolean(!!(r->flags & nat_flags[i].flag)));
+	return o;
+}
+
+/* nat-get's reply into the array @data */
+static int nat_json_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *a;
+	struct nat_spec r;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(a) != IPSECNAT_A_NAT)
+			continue;
+		nat_from_attr(a, &r);
+		json_object_array_add(data, nat_json(&r));
+	}
+	return MNL_CB_OK;
+}
+
+static int nat_show_cb(const struct nlmsghdr *nlh, void *data)
+{
+	char buf[2 * INET_ADDRSTRLEN + 2], opts[64];
+	const struct nlattr *a;
+	struct nat_spec r;
+	unsigned int i;
+
+	printf("%-15s %-31s %s\n", "DEV", "TO-SOURCE", "OPTIONS");
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(a) != IPSECNAT_A_NAT)
+			continue;
+		nat_from_attr(a, &r);
+		opts[0] = '\0';
+		for (i = 0; i < NR_NAT_FLAGS; i++)
+			if (r.flags & nat_flags[i].flag)
+				snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%s%s",
+					 opts[0] ? " " : "", nat_flags[i].cmd);
+		printf("%-15s %-31s %s\n", r.dev,
+		       range_text(&r, buf, sizeof(buf)) ?: "interface-address", opts[0] ? opts : "-");
+	}
+	return MNL_CB_OK;
+}
+
+/* 0, or the kernel's -errno (its message in nl_errmsg). */
+static int nat_send(struct nl *nl, uint8_t cmd, const struct nat_spec *r, bool replace)
+{
+	struct nlmsghdr *nlh = msg_start(nl, 0, cmd);
+	struct nlattr *nest = mnl_attr_nest_start(nlh, IPSECNAT_A_NAT);
+
+	mnl_attr_put_strz(nlh, IPSECNAT_NAT_IFNAME, r->dev);
+	if (cmd == IPSECNAT_CMD_NAT_ADD) {
+		mnl_attr_put_u32(nlh, IPSECNAT_NAT_FLAGS, r->flags);
+		if (r->flags & XT_IPSECNAT_F_TO_SOURCE) {
+			mnl_attr_put_u32(nlh, IPSECNAT_NAT_MIN_ADDR, r->min_addr);
+			mnl_attr_put_u32(nlh, IPSECNAT_NAT_MAX_ADDR, r->max_addr);
+		}
+	}
+	mnl_attr_nest_end(nlh, nest);
+	if (replace)
+		mnl_attr_put(nlh, IPSECNAT_A_REPLACE, 0, NULL);
+	return talk_try(nl, nlh, NULL, NULL);
+}
+
+/* nat rules: the IPSECNAT iptables rule of an out interface, without iptables */
+static void cmd_nat(struct nl *nl, char **argv)
+{
+	struct nat_spec r = {};
+	const char *verb, *why;
+	unsigned int i;
+	uint8_t cmd;
+
+	verb = *argv ? *argv++ : "show";
+	if (!strcmp(verb, "show") || !strcmp(verb, "list")) {
+		json_object *rules;
+
+		if (*argv)
+			bad("unexpected argument \"%s\"", *argv);
+		if (!json) {
+			talk(nl, msg_start(nl, 0, IPSECNAT_CMD_NAT_GET), nat_show_cb, NULL);
+			return;
+		}
+		rules = json_object_new_array();
+		talk(nl, msg_start(nl, 0, IPSECNAT_CMD_NAT_GET), nat_json_cb, rules);
+		printf("%s\n", json_object_to_json_string_ext(rules, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(rules);
+		return;
+	}
+	if (!strcmp(verb, "add"))
+		cmd = IPSECNAT_CMD_NAT_ADD;
+	else if (!strcmp(verb, "del") || !strcmp(verb, "delete"))
+		cmd = IPSECNAT_CMD_NAT_DEL;
+	else
+		bad("unknown nat command \"%s\"; try \"ipsecnat help\"", verb);
+	for (; *argv; argv++) {
+		const char *k = argv[0], *v = argv[1];
+
+		for (i = 0; i < NR_NAT_FLAGS && strcmp(k, nat_flags[i].cmd); i++)
+			;
+		if (i < NR_NAT_FLAGS && cmd == IPSECNAT_CMD_NAT_ADD) {
+			r.flags |= nat_flags[i].flag;
+			continue;
+		}
+		if (!strcmp(k, "dev")) {
+			if (!v)
+				bad("\"dev\" needs an interface name");
+			why = dev_fault(v);
+			if (why)
+				bad("invalid dev \"%s\": %s", v, why);
+			strcpy(r.dev, v);
+		} else if (!strcmp(k, "to-source") && cmd == IPSECNAT_CMD_NAT_ADD) {
+			if (!v)
+				bad("\"to-source\" needs an address or a range ADDR-ADDR");
+			why = range_fault(v, &r.min_addr, &r.max_addr);
+			if (why)
+				bad("invalid to-source \"%s\": %s", v, why);
+			r.flags |= XT_IPSECNAT_F_TO_SOURCE;
+		} else {
+			bad("unknown argument \"%s\"; try \"ipsecnat help\"", k);
+		}
+		argv++;
+	}
+	if (!r.dev[0])
+		bad("\"nat %s\" needs dev IFNAME", verb);
+	if (nat_send(nl, cmd, &r, false))
+		die("%s", nl_errmsg);
+}
+
 /* ---- export, import: one JSON document with the table, forwards and settings ---- */
 
 #define EXPORT_VERSION	1
@@ -1138,16 +1383,18 @@ static int export_settings_cb(const struct nlmsghdr *nlh, void *data)
 static void cmd_export(struct nl *nl, char **argv)
 {
 	json_object *root = json_object_new_object(), *settings = json_object_new_object();
-	json_object *fwds = json_object_new_array();
+	json_object *fwds = json_object_new_array(), *nats = json_object_new_array();
 	struct export e = { .sas = json_object_new_array() };
 
 	if (*argv)
 		bad("\"export\" takes no arguments");
 	talk(nl, msg_start(nl, 0, IPSECNAT_CMD_SETTINGS_GET), export_settings_cb, settings);
+	talk(nl, msg_start(nl, 0, IPSECNAT_CMD_NAT_GET), nat_json_cb, nats);
 	talk(nl, msg_start(nl, 0, IPSECNAT_CMD_FWD_GET), export_fwd_cb, fwds);
 	talk(nl, msg_start(nl, NLM_F_DUMP, IPSECNAT_CMD_SA_GET), export_sa_cb, &e);
 	json_object_object_add(root, "version", json_object_new_int(EXPORT_VERSION));
 	json_object_object_add(root, "settings", settings);
+	json_object_object_add(root, "nat", nats);
 	json_object_object_add(root, "forwards", fwds);
 	json_object_object_add(root, "sas", e.sas);
 	printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
@@ -1163,6 +1410,8 @@ struct import {
 	size_t nr_sas;
 	uint32_t (*fwds)[2];	/* pub, server */
 	size_t nr_fwds;
+	struct nat_spec *nats;
+	size_t nr_nats;
 	uint32_t settings[IPSECNAT_SET_MAX + 1];	/* 0: not given */
 };
 
@@ -1314,15 +1563,49 @@ static void doc_sa(const struct import *im, json_object *o, const char *where, s
 		doc_int(im, o, where, counts[i], 0, INT64_MAX, &n);
 }
 
+static void doc_nat(const struct import *im, json_object *o, const char *where,
+		    struct nat_spec *r)
+{
+	static const char *const keys[] = {
+		"dev", "to_source", "preserve_ike", "preserve_natt", NULL,
+	};
+	const char *v, *why;
+	json_object *b;
+	unsigned int i;
+
+	if (!json_object_is_type(o, json_type_object))
+		doc_bad(im, where, "a nat rule must be an object");
+	doc_keys(im, o, where, keys);
+	v = doc_str(im, o, where, "dev", true);
+	why = dev_fault(v);
+	if (why)
+		doc_bad(im, where, "\"dev\": \"%s\" is %s", v, why);
+	strcpy(r->dev, v);
+	v = doc_str(im, o, where, "to_source", false);
+	if (v) {
+		why = range_fault(v, &r->min_addr, &r->max_addr);
+		if (why)
+			doc_bad(im, where, "\"to_source\": \"%s\": %s", v, why);
+		r->flags |= XT_IPSECNAT_F_TO_SOURCE;
+	}
+	for (i = 0; i < NR_NAT_FLAGS; i++) {
+		b = doc_get(im, o, where, nat_flags[i].key, json_type_boolean, false);
+		if (b && json_object_get_boolean(b))
+			r->flags |= nat_flags[i].flag;
+	}
+}
+
 /* Check the whole document into @im; exit 2 at the first fault. */
 static void doc_read(struct import *im, json_object *root)
 {
-	static const char *const top_keys[] = { "version", "settings", "forwards", "sas", NULL };
+	static const char *const top_keys[] = {
+		"version", "settings", "nat", "forwards", "sas", NULL,
+	};
 	static const char *const fwd_keys[] = { "pub", "server", NULL };
 	json_object *sec;
 	char where[48];
 	int64_t n;
-	size_t i;
+	size_t i, j;
 
 	if (!json_object_is_type(root, json_type_object))
 		doc_bad(im, "top level", "not an ipsecnat export (an object with \"version\": %d)",
@@ -1345,6 +1628,18 @@ static void doc_read(struct import *im, json_object *root)
 			doc_int(im, sec, "settings", key, 1, setting_max[t], &n);
 			im->settings[t] = n;
 		}
+	}
+	sec = doc_get(im, root, "top level", "nat", json_type_array, false);
+	im->nr_nats = sec ? json_object_array_length(sec) : 0;
+	im->nats = calloc(im->nr_nats + 1, sizeof(*im->nats));
+	if (!im->nats)
+		die("out of memory");
+	for (i = 0; i < im->nr_nats; i++) {
+		snprintf(where, sizeof(where), "nat[%zu]", i);
+		doc_nat(im, json_object_array_get_idx(sec, i), where, &im->nats[i]);
+		for (j = 0; j < i; j++)
+			if (!strcmp(im->nats[j].dev, im->nats[i].dev))
+				doc_bad(im, where, "a second rule for dev \"%s\"", im->nats[i].dev);
 	}
 	sec = doc_get(im, root, "top level", "forwards", json_type_array, false);
 	im->nr_fwds = sec ? json_object_array_length(sec) : 0;
@@ -1475,6 +1770,16 @@ static void import_apply(struct nl *nl, const struct import *im, bool replace,
 		c->failed++;
 		*nr_settings = 0;
 	}
+	for (i = 0; i < im->nr_nats; i++) {
+		repl = false;
+		err = nat_send(nl, IPSECNAT_CMD_NAT_ADD, &im->nats[i], false);
+		if (err == -EEXIST && replace) {
+			repl = true;
+			err = nat_send(nl, IPSECNAT_CMD_NAT_ADD, &im->nats[i], true);
+		}
+		snprintf(name, sizeof(name), "dev %s", im->nats[i].dev);
+		import_result(c, err, repl, "nat", i, name);
+	}
 	for (i = 0; i < im->nr_fwds; i++) {
 		char p[INET_ADDRSTRLEN], sv[INET_ADDRSTRLEN];
 
@@ -1575,6 +1880,7 @@ static int cmd_import(struct nl *nl, char **argv)
 		       "%u settings set\n", c.added, c.replaced, c.skipped, c.failed, nr_settings);
 	json_object_put(root);
 	free(im.sas);
+	free(im.nats);
 	free(im.fwds);
 	free(text);
 	return c.failed ? EXIT_FAILURE : 0;
@@ -1629,7 +1935,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "export"))
 		json = true;	/* JSON only, held until complete */
-	if (!strcmp(cmd, "forward"))
+	if (!strcmp(cmd, "forward") || !strcmp(cmd, "nat"))
 		argv = options(argv);	/* "forward -j show", as the usage has it */
 	if (json && strcmp(cmd, "monitor"))
 		hold_stdout();
@@ -1655,6 +1961,8 @@ int main(int argc, char **argv)
 		cmd_monitor(&nl, argv);
 	else if (!strcmp(cmd, "forward"))
 		cmd_forward(&nl, argv);
+	else if (!strcmp(cmd, "nat"))
+		cmd_nat(&nl, argv);
 	else
 		bad("unknown command \"%s\"; try \"ipsecnat help\"", cmd);
 	if (nl.sock)

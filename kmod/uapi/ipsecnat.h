@@ -54,7 +54,10 @@ enum ipsecnat_attr {
 	IPSECNAT_A_COUNT,	/* u32 */
 	IPSECNAT_A_EVENT,	/* u8, enum ipsecnat_event */
 	IPSECNAT_A_FWD,		/* nest of enum ipsecnat_fwd_attr */
-	IPSECNAT_A_REPLACE,	/* flag, sa-add: replace an SA with the same key */
+	IPSECNAT_A_REPLACE,	/* flag, sa-add: replace an SA with the same key;
+				 * nat-add: replace the interface's rule
+				 */
+	IPSECNAT_A_NAT,		/* nest of enum ipsecnat_nat_attr */
 	__IPSECNAT_A_MAX
 };
 
@@ -94,6 +97,18 @@ enum ipsecnat_fwd_attr {
 };
 
 #define IPSECNAT_FWD_MAX (__IPSECNAT_FWD_MAX - 1)
+
+/* A nat rule: "iptables -t mangle -A POSTROUTING -o IFNAME -j IPSECNAT" without iptables */
+enum ipsecnat_nat_attr {
+	IPSECNAT_NAT_UNSPEC,
+	IPSECNAT_NAT_IFNAME,	/* string, out interface (at most 15 characters) */
+	IPSECNAT_NAT_MIN_ADDR,	/* be32, pool (--to-source), with XT_IPSECNAT_F_TO_SOURCE */
+	IPSECNAT_NAT_MAX_ADDR,	/* be32, inclusive */
+	IPSECNAT_NAT_FLAGS,	/* u32, XT_IPSECNAT_F_* of xt_IPSECNAT.h */
+	__IPSECNAT_NAT_MAX
+};
+
+#define IPSECNAT_NAT_MAX (__IPSECNAT_NAT_MAX - 1)
 
 enum ipsecnat_stat {
 	IPSECNAT_STAT_UNSPEC,
@@ -172,6 +187,13 @@ enum ipsecnat_cmd {
 	IPSECNAT_CMD_FWD_ADD,
 	IPSECNAT_CMD_FWD_DEL,	/* IPSECNAT_A_FWD with pub */
 	IPSECNAT_CMD_FWD_GET,	/* reply: one IPSECNAT_A_FWD per forward */
+	/* nat rule from IPSECNAT_A_NAT (ifname; flags, min-addr, max-addr as
+	 * the iptables target's options): EEXIST if ifname has one, unless
+	 * IPSECNAT_A_REPLACE replaces it; ENOSPC past 16 rules
+	 */
+	IPSECNAT_CMD_NAT_ADD,
+	IPSECNAT_CMD_NAT_DEL,	/* IPSECNAT_A_NAT with ifname; ENOENT if none */
+	IPSECNAT_CMD_NAT_GET,	/* reply: one IPSECNAT_A_NAT per rule */
 	__IPSECNAT_CMD_MAX
 };
 
