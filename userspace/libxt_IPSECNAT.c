@@ -10,6 +10,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <xtables.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
 #include "xt_IPSECNAT.h"
 
 enum {
@@ -155,13 +156,34 @@ static void ipsecnat_save(const void *ip, const struct xt_entry_target *target)
  * without a word. Stop them loudly. nft itself (listing iptables-nft
  * rules) gets no translation, as for any target without one.
  */
+/*
+ * No nft statement does this: fail, and name the module's own nat rule that
+ * does (params->ip is the rule's struct ipt_entry, whose first member is
+ * its struct ipt_ip with -o).
+ */
 static int ipsecnat_xlate(struct xt_xlate *xl, const struct xt_xlate_tg_params *params)
 {
-	if (strstr(xt_params->program_name, "-translate"))
-		xtables_error(OTHER_PROBLEM,
-			      "IPSECNAT has no nftables equivalent: a translated ruleset would lose it.\n"
-			      "Keep this rule in iptables (iptables-nft works beside nft rulesets; load it\n"
-			      "again after any nft 'flush ruleset'), see README \"iptables rules\".");
+	const struct xt_ipsecnat_tginfo *info = (const void *)params->target->data;
+	const struct ipt_ip *ip = params->ip;
+	struct in_addr lo = { .s_addr = info->min_addr }, hi = { .s_addr = info->max_addr };
+	char range[40] = "";
+
+	if (!strstr(xt_params->program_name, "-translate"))
+		return 0;
+	if (info->flags & XT_IPSECNAT_F_TO_SOURCE) {
+		snprintf(range, sizeof(range), " to-source %s", xtables_ipaddr_to_numeric(&lo));
+		if (hi.s_addr != lo.s_addr)
+			snprintf(range + strlen(range), sizeof(range) - strlen(range), "-%s",
+				 xtables_ipaddr_to_numeric(&hi));
+	}
+	xtables_error(OTHER_PROBLEM,
+		      "IPSECNAT has no nftables equivalent: a translated ruleset would lose it.\n"
+		      "Use the module's own nat rule beside the nft ruleset instead:\n"
+		      "  ipsecnat nat add dev %s%s%s%s\n"
+		      "(README \"nftables\"), or keep this rule in iptables.",
+		      ip->outiface[0] ? ip->outiface : "IFNAME", range,
+		      info->flags & XT_IPSECNAT_F_IKE ? " preserve-ike" : "",
+		      info->flags & XT_IPSECNAT_F_NATT ? " preserve-natt" : "");
 	return 0;
 }
 
