@@ -614,6 +614,7 @@ int ipsecnat_rule_check(const struct xt_ipsecnat_tginfo *info, struct netlink_ex
 
 /* nat.c */
 void ipsecnat_nat_init(struct ipsecnat_net *in);
+void ipsecnat_nat_pre_exit(struct ipsecnat_net *in);
 void ipsecnat_nat_exit(struct ipsecnat_net *in);
 int ipsecnat_nat_add(struct ipsecnat_net *in, const struct ipsecnat_nat_rule *rule, bool replace,
 		     struct netlink_ext_ack *extack);

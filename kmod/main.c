@@ -132,10 +132,18 @@ err_stats:
 	return err;
 }
 
-/* The core waits an RCU grace period between pre_exit and exit. */
+/*
+ * The core waits an RCU grace period between pre_exit and exit: hooks go
+ * here, so that no packet is in one when exit frees what it reads (rmmod
+ * frees the netns's state right after exit, with the netns still live).
+ */
 static void __net_exit ipsecnat_net_pre_exit(struct net *net)
 {
-	WRITE_ONCE(ipsecnat_pernet(net)->dying, true);
+	struct ipsecnat_net *in = ipsecnat_pernet(net);
+
+	WRITE_ONCE(in->dying, true);
+	ipsecnat_nat_pre_exit(in);
+	ipsecnat_hooks_unregister(net);
 }
 
 static void __net_exit ipsecnat_net_exit(struct net *net)
@@ -146,7 +154,6 @@ static void __net_exit ipsecnat_net_exit(struct net *net)
 	cancel_delayed_work_sync(&in->gc_work);
 	ipsecnat_gc_stop(in);
 	ipsecnat_learn_exit(in);
-	ipsecnat_hooks_unregister(net);
 	ipsecnat_proc_exit(net);
 	ipsecnat_tables_destroy(in);
 	free_percpu(in->stats);

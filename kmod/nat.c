@@ -36,11 +36,13 @@ static unsigned int ipsecnat_nat_hook(void *priv, struct sk_buff *skb,
 	rules = rcu_dereference(ipsecnat_pernet(state->net)->nat);
 	if (!rules || !out)
 		return NF_ACCEPT;
+	/* as a chain of such iptables rules: each that matches, until one drops or steals */
 	for (i = 0; i < rules->n; i++) {
 		if (!nat_match(rules->r[i].ifname, out->name))
 			continue;
 		v = ipsecnat_outbound(state->net, skb, &rules->r[i].info, out);
-		return v == XT_CONTINUE ? NF_ACCEPT : v;
+		if (v != NF_ACCEPT && v != XT_CONTINUE)
+			return v;
 	}
 	return NF_ACCEPT;
 }
@@ -70,7 +72,7 @@ static int nat_publish(struct ipsecnat_net *in, struct ipsecnat_nat_rules *new)
 			return err;
 	}
 	rcu_assign_pointer(in->nat, new);
-	/* waits for packets in the hook */
+	/* packets still in the hook read @old, freed after them (kfree_rcu) */
 	if (old && !new)
 		nf_unregister_net_hook(in->net, &ipsecnat_nat_ops);
 	if (old)
@@ -112,7 +114,7 @@ int ipsecnat_nat_add(struct ipsecnat_net *in, const struct ipsecnat_nat_rule *ru
 		err = -ENOSPC;
 		goto out;
 	}
-	new = kmalloc(struct_size(new, r, max(n, i + 1)), GFP_KERNEL);
+	new = kmalloc(struct_size(new, r, max(n, i + 1)), GFP_KERNEL_ACCOUNT);
 	if (!new) {
 		err = -ENOMEM;
 		goto out;
@@ -127,16 +129,17 @@ int ipsecnat_nat_add(struct ipsecnat_net *in, const struct ipsecnat_nat_rule *ru
 			kfree(new);
 			goto out;
 		}
+		/* before the hook can bind: the PREROUTING hook must see replies */
+		atomic_inc(&in->nr_rules);
 	}
 	err = nat_publish(in, new);
 	if (err) {
-		if (i == n)
+		if (i == n) {
+			atomic_dec(&in->nr_rules);
 			nf_ct_netns_put(in->net, NFPROTO_IPV4);
+		}
 		kfree(new);
-		goto out;
 	}
-	if (i == n)
-		atomic_inc(&in->nr_rules);
 out:
 	mutex_unlock(&in->nat_lock);
 	return err;
@@ -157,7 +160,7 @@ int ipsecnat_nat_del(struct ipsecnat_net *in, const char *ifname)
 		goto out;
 	}
 	if (n > 1) {
-		new = kmalloc(struct_size(new, r, n - 1), GFP_KERNEL);
+		new = kmalloc(struct_size(new, r, n - 1), GFP_KERNEL_ACCOUNT);
 		if (!new) {
 			err = -ENOMEM;
 			goto out;
@@ -166,7 +169,7 @@ int ipsecnat_nat_del(struct ipsecnat_net *in, const char *ifname)
 		memcpy(new->r, old->r, i * sizeof(new->r[0]));
 		memcpy(new->r + i, old->r + i + 1, (n - 1 - i) * sizeof(new->r[0]));
 	}
-	nat_publish(in, new);	/* only registering fails */
+	WARN_ON_ONCE(nat_publish(in, new));	/* only registering fails */
 	/* the other rules still hold conntrack: no packet in the hook can miss it */
 	atomic_dec(&in->nr_rules);
 	nf_ct_netns_put(in->net, NFPROTO_IPV4);
@@ -197,19 +200,32 @@ void ipsecnat_nat_init(struct ipsecnat_net *in)
 	RCU_INIT_POINTER(in->nat, NULL);
 }
 
-/* The netns goes: its rules, their hook and their hold on conntrack with it. */
+/*
+ * The netns goes: first its hook (pre_exit: the core then waits a grace
+ * period, so no packet is in the hook when exit frees the netns's state) ...
+ */
+void ipsecnat_nat_pre_exit(struct ipsecnat_net *in)
+{
+	mutex_lock(&in->nat_lock);
+	if (nat_rules(in))
+		nf_unregister_net_hook(in->net, &ipsecnat_nat_ops);
+	mutex_unlock(&in->nat_lock);
+}
+
+/* ... then its rules and their hold on conntrack. */
 void ipsecnat_nat_exit(struct ipsecnat_net *in)
 {
-	unsigned int i, n;
+	struct ipsecnat_nat_rules *rules;
+	unsigned int i;
 
 	mutex_lock(&in->nat_lock);
-	n = nat_rules(in) ? nat_rules(in)->n : 0;
-	if (n)
-		nat_publish(in, NULL);
-	for (i = 0; i < n; i++) {
+	rules = nat_rules(in);
+	RCU_INIT_POINTER(in->nat, NULL);
+	for (i = 0; rules && i < rules->n; i++) {
 		atomic_dec(&in->nr_rules);
 		nf_ct_netns_put(in->net, NFPROTO_IPV4);
 	}
+	kfree(rules);	/* no reader: the hook went a grace period ago */
 	mutex_unlock(&in->nat_lock);
 	mutex_destroy(&in->nat_lock);
 }

@@ -41,7 +41,7 @@ static const struct nla_policy fwd_policy[IPSECNAT_FWD_MAX + 1] = {
 
 /* ifname: any NUL-terminated string here; nat_parse says what is wrong with it */
 static const struct nla_policy nat_policy[IPSECNAT_NAT_MAX + 1] = {
-	[IPSECNAT_NAT_IFNAME]	= { .type = NLA_NUL_STRING },
+	[IPSECNAT_NAT_IFNAME]	= { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
 	[IPSECNAT_NAT_MIN_ADDR]	= { .type = NLA_BE32 },
 	[IPSECNAT_NAT_MAX_ADDR]	= { .type = NLA_BE32 },
 	[IPSECNAT_NAT_FLAGS]	= { .type = NLA_U32 },
