@@ -810,6 +810,8 @@ static void pair_open(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 	f->pair_ike = pair_at != f->fresh_at;
 	f->pair_s = *s;
 	WRITE_ONCE(f->pair_at, pair_at);
+	/* until now all its traffic counts; from now on the new SA's apart */
+	WRITE_ONCE(f->in_last_other, READ_ONCE(f->in_last));
 	WRITE_ONCE(f->pair_sa_gen, in->gen + 1);
 	WRITE_ONCE(f->pair_gen, in->gen + 1);
 }
@@ -1018,6 +1020,8 @@ static void pair_undo(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 	}
 	WRITE_ONCE(f->fresh_at, f->prev_fresh_at);
 	WRITE_ONCE(f->ike_at, f->prev_ike_at);
+	/* what the undone SA received was never the flow's */
+	WRITE_ONCE(f->in_last, READ_ONCE(f->in_last_other));
 	if (sa->unconfirmed && f->nr_unconfirmed)
 		f->nr_unconfirmed--;
 	ipsecnat_count(in, IPSECNAT_C_contested);
