@@ -154,12 +154,10 @@ struct ipsecnat_flow {
 	bool ike_prev_settled;		/* none was owed when its IKE burst began */
 	unsigned long learn_gen;	/* generation of the newest inbound SA */
 	unsigned long out_gen;		/* generation of the newest outbound SA */
-	/* its last binding as a pair (learn.c, pair_open()) */
-	unsigned long pair_sa_gen;	/* the SA's generation, 0: none */
-	unsigned long pair_gen;		/* ... while open to contest, 0: not */
+	/* its binding as a pair open to contest (learn.c, pair_open()) */
+	unsigned long pair_gen;		/* the SA's generation, 0: none open */
 	unsigned long pair_at;		/* the evidence: its new SA or exchange */
 	unsigned long in_last;		/* jiffies of the last inbound packet, 0: none */
-	unsigned long in_last_other;	/* ... on an SA but its last pair binding's */
 	unsigned long fresh_at;		/* first packet of the newest outbound SA, 0: none */
 	bool fresh_woke;		/* ... sent after its host was silent */
 	unsigned long ike_at;		/* last child-creating IKE message, 0: none */
@@ -535,6 +533,22 @@ static inline bool ipsecnat_in_confirmed(const struct ipsecnat_sa *sa)
 /* A pair binding stays open to contest this long after its evidence (learn.c). */
 #define IPSECNAT_PAIR_OPEN	(4 * HZ)
 
+/*
+ * Is inbound @sa its flow's pair binding, still open to contest? Its
+ * traffic is then no evidence: a forged SPI that won the pair must not
+ * rule its host out of the real one.
+ */
+static inline bool ipsecnat_pair_open(const struct ipsecnat_sa *sa, unsigned long now)
+{
+	const struct ipsecnat_flow *f = sa->flow;
+	unsigned long at;
+
+	if (READ_ONCE(f->pair_gen) != sa->gen)
+		return false;
+	at = READ_ONCE(f->pair_at);
+	return time_in_range(now, at, at + IPSECNAT_PAIR_OPEN);
+}
+
 static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 {
 	struct ipsecnat_flow *f = sa->flow;
@@ -543,22 +557,15 @@ static inline void ipsecnat_sa_touch(struct ipsecnat_sa *sa, unsigned int len)
 	if (READ_ONCE(sa->lastuse) != now)
 		WRITE_ONCE(sa->lastuse, now);
 	/*
-	 * Only traffic on confirmed SAs is evidence for learning and decides
-	 * which SA is the flow's newest. 0 means "never": a packet exactly at
-	 * jiffies 0 counts one tick later. A pair binding's traffic is kept
-	 * apart: it is no evidence against SPIs that could be the real one
-	 * (learn.c, flow_in_last()).
+	 * Only traffic on confirmed SAs not open to contest is evidence for
+	 * learning and decides which SA is the flow's newest. 0 means
+	 * "never": a packet exactly at jiffies 0 counts one tick later.
 	 */
-	if (sa->dir == IPSECNAT_IN ? !ipsecnat_in_confirmed(sa) :
+	if (sa->dir == IPSECNAT_IN ? !ipsecnat_in_confirmed(sa) || ipsecnat_pair_open(sa, now) :
 	    sa->dir == IPSECNAT_IKE && READ_ONCE(sa->unconfirmed))
 		goto count;
-	if (sa->dir == IPSECNAT_IN) {
-		if (READ_ONCE(f->in_last) != (now ?: 1))
-			WRITE_ONCE(f->in_last, now ?: 1);
-		if (sa->gen != READ_ONCE(f->pair_sa_gen) &&
-		    READ_ONCE(f->in_last_other) != (now ?: 1))
-			WRITE_ONCE(f->in_last_other, now ?: 1);
-	}
+	if (sa->dir == IPSECNAT_IN && READ_ONCE(f->in_last) != (now ?: 1))
+		WRITE_ONCE(f->in_last, now ?: 1);
 	if (READ_ONCE(f->last_spi[sa->dir]) != sa->key.spi)
 		ipsecnat_flow_switch(f, sa, now);
 count:

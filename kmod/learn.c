@@ -374,23 +374,6 @@ static bool ike_recent(const struct ipsecnat_flow *f, const struct ipsecnat_stra
 	       time_before(now, ike + LEARN_IKE_TURN) && !exchange_after(f, s, now);
 }
 
-/*
- * When @f last received, as evidence about stranger @s. A binding as a pair
- * may be a forged SPI that beat the peer's real one (rule 6): its traffic
- * says nothing about the SPIs that would have paired with the same
- * evidence, the real one among them, until the host shows newer evidence
- * of its own (a rekeying host must not stay a candidate for its
- * neighbours' SPIs).
- */
-static unsigned long flow_in_last(const struct ipsecnat_flow *f,
-				  const struct ipsecnat_stranger *s)
-{
-	if (READ_ONCE(f->pair_sa_gen) && !READ_ONCE(f->fresh_at) && !READ_ONCE(f->ike_at) &&
-	    seen_within(READ_ONCE(f->pair_at), s->first - LEARN_PAIR, s->first + LEARN_LATE))
-		return READ_ONCE(f->in_last_other);
-	return READ_ONCE(f->in_last);
-}
-
 /* Can flow @f not own stranger @s, by what its own traffic shows? */
 static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
 		     unsigned long now)
@@ -401,7 +384,7 @@ static bool excluded(const struct ipsecnat_flow *f, const struct ipsecnat_strang
 		return true;
 	if (mark_live(multi, LEARN_MULTI, now))
 		return false;
-	return seen_within(flow_in_last(f, s), s->first + LEARN_TRAIL, now);
+	return seen_within(READ_ONCE(f->in_last), s->first + LEARN_TRAIL, now);
 }
 
 /*
@@ -616,7 +599,7 @@ static bool pair_settled(const struct ipsecnat_stranger *s, unsigned long paired
 static bool eliminated(const struct ipsecnat_flow *f, const struct ipsecnat_stranger *s,
 		       unsigned long now)
 {
-	unsigned long multi = READ_ONCE(f->multi_until), in_last = flow_in_last(f, s);
+	unsigned long multi = READ_ONCE(f->multi_until), in_last = READ_ONCE(f->in_last);
 
 	if (time_before(now, s->first + LEARN_PAIR) || churns(f, now))
 		return false;
@@ -795,8 +778,8 @@ static bool unconfirmed_room(struct ipsecnat_net *in, struct ipsecnat_flow *f,
  * real new SA may show its second packet later than a forged SPI that
  * began just before it, and the forged one would win. So the binding
  * stays open to contest for IPSECNAT_PAIR_OPEN after the evidence, and
- * its traffic never rules @f out of the SPIs that would have paired with
- * the same evidence (flow_in_last()). Keeps what undoing it restores.
+ * its traffic is no evidence meanwhile (ipsecnat_sa_touch): a forged SPI
+ * must not rule @f out of the real one. Keeps what undoing it restores.
  * Under the netns lock, before the SA, whose generation comes next, is
  * made.
  */
@@ -810,9 +793,6 @@ static void pair_open(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 	f->pair_ike = pair_at != f->fresh_at;
 	f->pair_s = *s;
 	WRITE_ONCE(f->pair_at, pair_at);
-	/* until now all its traffic counts; from now on the new SA's apart */
-	WRITE_ONCE(f->in_last_other, READ_ONCE(f->in_last));
-	WRITE_ONCE(f->pair_sa_gen, in->gen + 1);
 	WRITE_ONCE(f->pair_gen, in->gen + 1);
 }
 
@@ -879,7 +859,6 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 			     weak ? IPSECNAT_SA_WEAK : answers ? 0 : IPSECNAT_SA_UNCONFIRMED);
 	if (!sa) {
 		WRITE_ONCE(f->pair_gen, 0);
-		WRITE_ONCE(f->pair_sa_gen, 0);
 		ret = IPSECNAT_REFUSE;
 		goto out;
 	}
@@ -1011,7 +990,6 @@ static void pair_undo(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 		goto out;
 	}
 	WRITE_ONCE(f->pair_gen, 0);
-	WRITE_ONCE(f->pair_sa_gen, 0);
 	if (f->learn_gen == sa->gen) {
 		WRITE_ONCE(f->learn_gen, f->prev_learn_gen);
 		/* unless an outbound SA made since took it as its pair */
@@ -1020,8 +998,6 @@ static void pair_undo(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
 	}
 	WRITE_ONCE(f->fresh_at, f->prev_fresh_at);
 	WRITE_ONCE(f->ike_at, f->prev_ike_at);
-	/* what the undone SA received was never the flow's */
-	WRITE_ONCE(f->in_last, READ_ONCE(f->in_last_other));
 	if (sa->unconfirmed && f->nr_unconfirmed)
 		f->nr_unconfirmed--;
 	ipsecnat_count(in, IPSECNAT_C_contested);
