@@ -20,8 +20,9 @@
 # make lint       checkpatch + sparse; the netlink spec (scripts/check-spec)
 # make dkms-check build the module through DKMS, as distributions do
 # make sid-build  build the module in build/sid against sid's newest kernel
-# make install    the tool, the iptables extension, man pages, bash completion
-#                 (DESTDIR, PREFIX=/usr/local, XTLIBDIR: see userspace/Makefile);
+# make install    the tool, the iptables extension, man pages, bash completion,
+#                 ipsecnat.service, the modprobe.d example (DESTDIR,
+#                 PREFIX=/usr/local, XTLIBDIR, SYSTEMDUNITDIR: see userspace/Makefile);
 #                 the module: DKMS (README)
 # make uninstall  what make install installed (same variables)
 #

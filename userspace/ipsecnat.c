@@ -67,7 +67,8 @@ static void usage(FILE *f)
 		"       ipsecnat [-j] get\n"
 		"       ipsecnat set SETTING VALUE [SETTING VALUE]...\n"
 		"       ipsecnat add dir { in | out } host ADDR peer ADDR pub ADDR spi SPI [ static ]\n"
-		"       ipsecnat export                  (SAs, nat rules, forwards, settings: JSON on stdout)\n"
+		"       ipsecnat export [ --config ]     (SAs, nat rules, forwards, settings: JSON on stdout;\n"
+		"                                         --config: no learned SAs, no counts)\n"
 		"       ipsecnat [-j] import [ --replace ] { FILE | - }\n"
 		"                                        (an export; existing entries skipped or replaced)\n"
 		"       ipsecnat [-j] monitor            (timestamped events)\n"
@@ -1293,6 +1294,7 @@ static json_object *json_hex(unsigned long long v, int digits)
 struct export {
 	json_object *sas;
 	struct show seen;
+	bool config;	/* --config: static SAs only, without age and counts */
 };
 
 /* One SA as sa-get has it; age, idle, packets and bytes are for reading only. */
@@ -1309,7 +1311,8 @@ static int export_sa_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	mnl_attr_parse_nested(sa, sa_attr_cb, tb);
 	d = tb[IPSECNAT_SA_DIR] ? mnl_attr_get_u8(tb[IPSECNAT_SA_DIR]) : 0;
-	if (d > IPSECNAT_DIR_IKE || row_printed(&e->seen, tb, d))
+	if (d > IPSECNAT_DIR_IKE || (e->config && !tb[IPSECNAT_SA_STATIC]) ||
+	    row_printed(&e->seen, tb, d))
 		return MNL_CB_OK;
 	o = json_object_new_object();
 	json_object_object_add(o, "dir", json_object_new_string(dir_names[d]));
@@ -1333,10 +1336,13 @@ static int export_sa_cb(const struct nlmsghdr *nlh, void *data)
 		mnl_attr_get_u8(tb[IPSECNAT_SA_STATE]) == IPSECNAT_STATE_ESTABLISHED ?
 		"established" : "pending"));
 	json_object_object_add(o, "static", json_object_new_boolean(!!tb[IPSECNAT_SA_STATIC]));
-	json_object_object_add(o, "age", json_object_new_int64(u32(tb[IPSECNAT_SA_AGE])));
-	json_object_object_add(o, "idle", json_object_new_int64(u32(tb[IPSECNAT_SA_IDLE])));
-	json_object_object_add(o, "packets", json_object_new_uint64(u64(tb[IPSECNAT_SA_PACKETS])));
-	json_object_object_add(o, "bytes", json_object_new_uint64(u64(tb[IPSECNAT_SA_BYTES])));
+	if (!e->config) {
+		json_object_object_add(o, "age", json_object_new_int64(u32(tb[IPSECNAT_SA_AGE])));
+		json_object_object_add(o, "idle", json_object_new_int64(u32(tb[IPSECNAT_SA_IDLE])));
+		json_object_object_add(o, "packets",
+				       json_object_new_uint64(u64(tb[IPSECNAT_SA_PACKETS])));
+		json_object_object_add(o, "bytes", json_object_new_uint64(u64(tb[IPSECNAT_SA_BYTES])));
+	}
 	json_object_array_add(e->sas, o);
 	return MNL_CB_OK;
 }
@@ -1379,19 +1385,77 @@ static int export_settings_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Everything import needs to make another namespace's module the same. */
+/* A JSON string field of an export's entry, "" if it has none. */
+static const char *entry_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+/* An address field as a number, for the order of --config's entries. */
+static uint32_t entry_addr(json_object *o, const char *key)
+{
+	uint32_t a = 0;
+
+	inet_pton(AF_INET, entry_str(o, key), &a);
+	return ntohl(a);
+}
+
+static int cmp_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* --config's forwards: by public address */
+static int fwd_cmp(const void *a, const void *b)
+{
+	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
+
+	return cmp_u32(entry_addr(x, "pub"), entry_addr(y, "pub"));
+}
+
+/* --config's SAs: by direction, host, peer, public address and SPI */
+static int sa_cmp(const void *a, const void *b)
+{
+	static const char *const keys[] = { "host", "peer", "pub" };
+	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
+	unsigned int i;
+	int c;
+
+	c = strcmp(entry_str(x, "dir"), entry_str(y, "dir"));
+	for (i = 0; !c && i < sizeof(keys) / sizeof(keys[0]); i++)
+		c = cmp_u32(entry_addr(x, keys[i]), entry_addr(y, keys[i]));
+	/* SPIs of one direction have as many digits: as text, in number order */
+	return c ?: strcmp(entry_str(x, "spi"), entry_str(y, "spi"));
+}
+
+/*
+ * Everything import needs to make another namespace's module the same; with
+ * --config only what is configured (settings, nat rules, forwards, static
+ * SAs), in a stable order and without what changes by itself (age, counts):
+ * a file to restore at boot.
+ */
 static void cmd_export(struct nl *nl, char **argv)
 {
 	json_object *root = json_object_new_object(), *settings = json_object_new_object();
 	json_object *fwds = json_object_new_array(), *nats = json_object_new_array();
 	struct export e = { .sas = json_object_new_array() };
 
-	if (*argv)
-		bad("\"export\" takes no arguments");
+	for (; *argv; argv++) {
+		if (strcmp(*argv, "--config") && strcmp(*argv, "-config"))
+			bad("unknown export argument \"%s\"; try \"ipsecnat help\"", *argv);
+		e.config = true;
+	}
 	talk(nl, msg_start(nl, 0, IPSECNAT_CMD_SETTINGS_GET), export_settings_cb, settings);
 	talk(nl, msg_start(nl, 0, IPSECNAT_CMD_NAT_GET), nat_json_cb, nats);
 	talk(nl, msg_start(nl, 0, IPSECNAT_CMD_FWD_GET), export_fwd_cb, fwds);
 	talk(nl, msg_start(nl, NLM_F_DUMP, IPSECNAT_CMD_SA_GET), export_sa_cb, &e);
+	if (e.config) {
+		/* nat rules keep the kernel's order: it is the rules' own */
+		json_object_array_sort(fwds, fwd_cmp);
+		json_object_array_sort(e.sas, sa_cmp);
+	}
 	json_object_object_add(root, "version", json_object_new_int(EXPORT_VERSION));
 	json_object_object_add(root, "settings", settings);
 	json_object_object_add(root, "nat", nats);
