@@ -171,7 +171,8 @@ if [ -r "$cli" ] && python3 -c 'import yaml' 2>/dev/null; then
 	ynl_err "unknown flags" '{"nat": {"ifname": "wan1", "flags": 8}}'
 	ynl_err "go with the to-source flag" "{\"nat\": {\"ifname\": \"wan1\", \"min-addr\": $hi, \"max-addr\": $hi}}"
 	ynl_err "go with the to-source flag" '{"nat": {"ifname": "wan1", "flags": 1}}'
-	ynl_err "longer than 15" '{"nat": {"ifname": "wan0123456789abc"}}'
+	# the policy refuses it and says its limit
+	ynl_err "max-length': 15" '{"nat": {"ifname": "wan0123456789abc"}}'
 	ynl_err "no interface name" '{"nat": {"ifname": "a/b"}}'
 	ynl_err "needs ifname" '{"nat": {"flags": 2}}'
 	ynl_err "this interface has a nat rule already" '{"nat": {"ifname": "wan0"}}'
