@@ -178,7 +178,6 @@ struct ipsecnat_flow {
 	 * after the evidence it answered (learn.c, contested()). Under the lock;
 	 * pair_gen and pair_at also read under RCU.
 	 */
-	bool pair_ike;			/* ... which was an exchange */
 	struct ipsecnat_stranger pair_s;	/* the stranger it was */
 	unsigned long prev_learn_gen;	/* what undoing it restores */
 	unsigned long prev_fresh_at;

@@ -66,11 +66,11 @@
  *     to its peer goes to the address's forward server, at most
  *     IPSECNAT_FWD_UNANSWERED flows per server that the server never
  *     answered; they expire after pending_timeout.
- *  6. Contest. A binding as a pair stays open a while (pair_open()): a
- *     second credible fresh stranger that pairs with the same evidence,
- *     and with no other flow, undoes it, and both wait (contested()). A
- *     forged SPI that began just before the peer's real one is otherwise
- *     bound as the host's own.
+ *  6. Contest. A binding as a pair with a new outbound SA stays open a
+ *     while (pair_open()): a second credible fresh stranger that pairs
+ *     with the same SA, and with no other flow, undoes it, and both wait
+ *     (contested()). A forged SPI that began just before the peer's real
+ *     one is otherwise bound as the host's own.
  *
  * The packet path only reads (RCU) until a stranger is noted: that takes the
  * slot's own lock; binding takes the netns lock.
@@ -790,7 +790,6 @@ static void pair_open(struct ipsecnat_net *in, struct ipsecnat_flow *f,
 	f->prev_fresh_at = f->fresh_at;
 	f->prev_ike_at = f->ike_at;
 	f->prev_unpaired = f->in_unpaired;
-	f->pair_ike = pair_at != f->fresh_at;
 	f->pair_s = *s;
 	WRITE_ONCE(f->pair_at, pair_at);
 	WRITE_ONCE(f->pair_gen, in->gen + 1);
@@ -846,9 +845,11 @@ static enum ipsecnat_result bind(struct ipsecnat_net *in, struct ipsecnat_slot *
 	 * A pair binding stays open to contest (contested()) from its first
 	 * packet on: it is marked before the SA is in the table. A new host's
 	 * first one is not: its turn (rule 4) has ended with it; nor one
-	 * undone before (no undo and bind again in a loop).
+	 * undone before (no undo and bind again in a loop); nor one that
+	 * answered an IKE exchange: IKE's rekeys come in quick rows, and a
+	 * neighbour's SPI would undo good bindings (README: open).
 	 */
-	if (!weak && pair_at && s->fresh && !s->vouched && f->learn_gen)
+	if (!weak && pair_at && pair_at == f->fresh_at && s->fresh && !s->vouched && f->learn_gen)
 		pair_open(in, f, s, pair_at);
 	/*
 	 * A weak SA: nothing of the host's own speaks for it (a forged SPI
@@ -901,10 +902,7 @@ static bool pair_contestable(const struct ipsecnat_flow *f, const struct ipsecna
 	unsigned long at = READ_ONCE(f->pair_at);
 
 	return READ_ONCE(f->pair_gen) && time_in_range(now, at, at + IPSECNAT_PAIR_OPEN) &&
-	       (READ_ONCE(f->pair_ike) ?
-		seen_within(at, s->first - LEARN_PAIR, s->first + LEARN_PAIR) &&
-		time_before(now, at + LEARN_IKE_TURN) :
-		seen_within(at, s->first - LEARN_PAIR, s->first + LEARN_LATE)) &&
+	       seen_within(at, s->first - LEARN_PAIR, s->first + LEARN_LATE) &&
 	       /* newer evidence of its own, or several SAs at once: it may be both */
 	       !READ_ONCE(f->fresh_at) && !READ_ONCE(f->ike_at) &&
 	       !mark_live(READ_ONCE(f->multi_until), LEARN_MULTI, now);
