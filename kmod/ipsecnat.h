@@ -64,6 +64,7 @@ enum ipsecnat_counter {
 	IPSECNAT_C_foreign_zone,	/* packet of a non-default conntrack zone: untouched */
 	IPSECNAT_C_local_spi_paced,	/* unknown SPI held: the own-SA check's budget spent */
 	IPSECNAT_C_contested,		/* a pair binding undone: another new SPI paired with it */
+	IPSECNAT_C_ike_moved,		/* peer's new IKE SA taken by the host that spoke on it */
 	IPSECNAT_C_MAX
 };
 
@@ -109,12 +110,21 @@ struct ipsecnat_flow_use {
  * held in the gateway while another flow's exchange has the slot's IKE
  * turn (learn.c). Under the netns lock.
  */
+/* The IKEv2 exchanges that make ESP SAs, paced one flow at a time per slot */
+enum ipsecnat_exchange {
+	IPSECNAT_EX_UNPACED,		/* IKEv1 Quick Mode */
+	IPSECNAT_EX_AUTH,		/* IKE_AUTH: a new IKE SA's first ESP SAs */
+	IPSECNAT_EX_CHILD,		/* CREATE_CHILD_SA: ESP SAs or an IKE SA */
+};
+
 struct ipsecnat_ike_hold {
 	struct list_head node;		/* in->ike_held, oldest first, while skbs */
 	struct sk_buff *skbs;		/* its datagrams (fragments), linked by ->next */
 	struct sk_buff *last;
 	unsigned int nr_skbs;
+	unsigned int bytes;		/* their truesize */
 	u64 msg;			/* which message (udp.c names them) */
+	enum ipsecnat_exchange ex;
 	bool response;			/* a response to the peer's request */
 	unsigned long since;
 	bool admitted;			/* goes on the next release, turn or not */
@@ -220,6 +230,14 @@ struct ipsecnat_turn {
 	bool waiting;			/* another flow was refused meanwhile */
 };
 
+#define IPSECNAT_IKE_OPEN	8
+
+struct ipsecnat_ike_open {
+	struct ipsecnat_flow *flow;
+	unsigned long at;		/* its last exchange went then */
+	unsigned int nr;		/* its exchanges not known to have made ESP SAs */
+};
+
 struct ipsecnat_slot {
 	struct rhash_head node;
 	struct ipsecnat_slot_key key;
@@ -227,10 +245,12 @@ struct ipsecnat_slot {
 	struct hlist_head flows;
 	struct ipsecnat_turn out_turn;
 	struct ipsecnat_turn ike_turn;
-	/* the flow whose child-creating exchange came last, for the peer's new IKE SA */
-	struct ipsecnat_flow *ike_last;
-	unsigned long ike_last_at;
-	bool ike_last_many;		/* another flow's came within pending_window */
+	/*
+	 * Flows whose last child-creating exchange made no ESP SA (yet): one
+	 * of them owns the peer's new IKE SA (learn.c, rule 5). Under the lock.
+	 */
+	struct ipsecnat_ike_open ike_open[IPSECNAT_IKE_OPEN];
+	unsigned long ike_open_lost;	/* one found no room then, 0: never */
 	unsigned long held_back_at;	/* a new host's first SA last waited for its turn */
 	/* allocated with the slot's first stranger: most slots never see one */
 	struct ipsecnat_strangers __rcu *strangers;
@@ -461,7 +481,7 @@ enum ipsecnat_result ipsecnat_sa_create_out(struct ipsecnat_net *in, __be32 host
 					    const struct ipsecnat_pool *pool,
 					    struct ipsecnat_sa **res);
 enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 host,
-					     __be32 peer, const __be32 *spi_i,
+					     __be32 peer, const __be32 *spi_i, u64 spi_r,
 					     const struct ipsecnat_ports *ports,
 					     const struct ipsecnat_pool *pool,
 					     struct ipsecnat_sa **res);
@@ -501,8 +521,8 @@ enum ipsecnat_ike_verdict {
 };
 
 enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f,
-						bool out, bool paced, bool response, u64 msg,
-						struct sk_buff *skb);
+						bool out, enum ipsecnat_exchange ex,
+						bool response, u64 msg, struct sk_buff *skb);
 void ipsecnat_ike_release(struct work_struct *work);
 void ipsecnat_learn_exit(struct ipsecnat_net *in);
 void ipsecnat_ike_evidence(struct ipsecnat_net *in, const struct sk_buff *skb,

@@ -87,7 +87,8 @@
 #define LEARN_LATE	(2 * HZ)	/* a host may switch this long after its stranger */
 #define LEARN_UNCONFIRMED 4		/* unconfirmed inbound SAs per flow per pending_timeout */
 #define LEARN_HOLD	(3 * HZ)	/* longest a host's IKE message is held */
-#define LEARN_HOLD_SKBS	4		/* datagrams (fragments) of a held message */
+#define LEARN_HOLD_SKBS	16		/* datagrams (RFC 7383 fragments) of a held message ... */
+#define LEARN_HOLD_BYTES (64 * 1024)	/* ... and their memory */
 #define LEARN_HELD_MAX	64		/* held messages per namespace ... */
 #define LEARN_HELD_BYTES BIT(20)	/* ... and their memory */
 #define LEARN_RELEASE	(HZ / 50)	/* held messages are looked at this often */
@@ -96,6 +97,8 @@
 #define LEARN_CHURN_WINDOW (10 * HZ)	/* ... in this long: SPI churn, not rekeys */
 #define LEARN_IKE_TURN	(3 * HZ / 2)	/* longest IKE turn */
 #define LEARN_IKE_SETTLE (HZ / 2)	/* an answered exchange's new SAs start within this */
+#define LEARN_IKE_MADE	(2 * HZ)	/* ... and the host sends on its new SA within this */
+#define LEARN_IKE_OPEN	(30 * HZ)	/* the peer speaks first on a new IKE SA within this */
 #define LEARN_MULTI	(60 * HZ)	/* a flow seen on several SAs at once stays so */
 #define LEARN_MULTI_AFTER HZ		/* ... seen back on an older SA this long after a newer */
 #define LEARN_RECHECK	(HZ / 50)	/* a held stranger is judged at most this often */
@@ -743,14 +746,16 @@ static bool turn_take(struct ipsecnat_turn *t, struct ipsecnat_flow *f, unsigned
 }
 
 /*
- * The exchange of @f, holder of IKE turn @t, was answered: the new SAs
- * start within LEARN_IKE_SETTLE, or it made none (an IKE SA rekey, a
- * failed exchange), so the turn ends then. Under the netns lock.
+ * The exchange @ex of @f, holder of IKE turn @t, was answered: a rekey's
+ * new SAs start within LEARN_IKE_SETTLE, or it made none (an IKE SA rekey,
+ * a failed exchange), so the turn ends then. An IKE_AUTH's turn lasts until
+ * its first inbound SA is learned: the peer sends on it only when it has
+ * something to send. Under the netns lock.
  */
 static void turn_answered(struct ipsecnat_turn *t, const struct ipsecnat_flow *f,
-			  unsigned long now)
+			  enum ipsecnat_exchange ex, unsigned long now)
 {
-	if (t->flow == f && !t->until)
+	if (t->flow == f && !t->until && ex != IPSECNAT_EX_AUTH)
 		WRITE_ONCE(t->until, (now + LEARN_IKE_SETTLE) ?: 1);
 }
 
@@ -1212,9 +1217,97 @@ enum ipsecnat_result ipsecnat_learn_esp(struct ipsecnat_net *in,
 }
 
 /*
+ * Rule 4, the peer's new IKE SA: an IKEv2 CREATE_CHILD_SA exchange makes
+ * either ESP SAs or an IKE SA, never both, and the new IKE SA's SPIs travel
+ * encrypted. A flow whose exchanges of late (a burst of them within
+ * LEARN_IKE_MADE counting once) outnumber the new SAs it sent on just
+ * after them may own it; the slot keeps such flows in ike_open. Under the
+ * netns lock.
+ */
+static struct ipsecnat_ike_open *ike_open_find(struct ipsecnat_slot *slot,
+					       const struct ipsecnat_flow *f)
+{
+	int i;
+
+	for (i = 0; i < IPSECNAT_IKE_OPEN; i++)
+		if (slot->ike_open[i].flow == f)
+			return &slot->ike_open[i];
+	return NULL;
+}
+
+/* Is @o live at @now? An entry past LEARN_IKE_OPEN is emptied. */
+static bool ike_open_live(struct ipsecnat_ike_open *o, unsigned long now)
+{
+	if (o->flow && !seen_within(o->at, now - LEARN_IKE_OPEN, now))
+		o->flow = NULL;
+	return o->flow;
+}
+
+/* A CREATE_CHILD_SA exchange of @f went: one more open (or none certain). */
+static void ike_open_note(struct ipsecnat_slot *slot, struct ipsecnat_flow *f, unsigned long now)
+{
+	struct ipsecnat_ike_open *o = ike_open_find(slot, f);
+	int i;
+
+	if (o && ike_open_live(o, now)) {
+		/* one burst (crossing requests, a retry) makes one set of SAs */
+		if (time_after(now, o->at + LEARN_IKE_MADE))
+			o->nr++;
+	} else {
+		for (i = 0; i < IPSECNAT_IKE_OPEN && !o; i++)
+			if (!ike_open_live(&slot->ike_open[i], now))
+				o = &slot->ike_open[i];
+		if (!o) {
+			slot->ike_open_lost = now ?: 1;	/* too many: none is certain */
+			return;
+		}
+		o->flow = f;
+		o->nr = 1;
+	}
+	o->at = now ?: 1;
+}
+
+/*
+ * An exchange of @f made an SA: a new outbound ESP SA sent on at @now
+ * (@esp; long after the exchange it is an idle host's older SA), or an IKE
+ * SA its host spoke on (the open ones made no other IKE SA unknown here).
+ */
+static void ike_open_made(struct ipsecnat_slot *slot, const struct ipsecnat_flow *f,
+			  bool esp, unsigned long now)
+{
+	struct ipsecnat_ike_open *o = ike_open_find(slot, f);
+
+	if (!o || (esp && !time_in_range(now, o->at, o->at + LEARN_IKE_MADE)))
+		return;
+	if (!esp || !--o->nr)
+		o->flow = NULL;
+}
+
+/*
+ * The owner of the peer's new IKE SA: the one flow with an open exchange,
+ * or the slot's only flow; NULL if none or several could be.
+ */
+static struct ipsecnat_flow *ike_open_owner(struct ipsecnat_slot *slot, unsigned long now)
+{
+	struct ipsecnat_flow *f = NULL;
+	int i;
+
+	if (seen_within(slot->ike_open_lost, now - LEARN_IKE_OPEN, now))
+		return NULL;
+	for (i = 0; i < IPSECNAT_IKE_OPEN; i++) {
+		if (!ike_open_live(&slot->ike_open[i], now))
+			continue;
+		if (f)
+			return NULL;
+		f = slot->ike_open[i].flow;
+	}
+	return f ?: ipsecnat_slot_only_flow(slot);
+}
+
+/*
  * Inbound IKE on an IKE SA nobody knows. A first request (@spi_r 0) starts
  * a new SA: a forward's, else not ours. Otherwise it is a new IKE SA from
- * the peer's rekey: the slot's IKE turn holder, or its only flow.
+ * the peer's rekey: the one flow whose exchange may have made it.
  */
 enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk_buff *skb,
 					const __be32 *spi_i, u64 spi_r,
@@ -1251,15 +1344,8 @@ enum ipsecnat_result ipsecnat_learn_ike(struct ipsecnat_net *in, const struct sk
 		ret = IPSECNAT_OK;
 		goto out;
 	}
-	/*
-	 * The peer rekeyed an IKE SA and speaks first on the new one: the flow
-	 * whose exchange came last, if no other flow's came near it.
-	 */
-	if (slot->ike_last && !slot->ike_last_many &&
-	    seen_within(slot->ike_last_at, jiffies - READ_ONCE(in->set.pending_window), jiffies))
-		f = slot->ike_last;
-	else
-		f = ipsecnat_slot_only_flow(slot);
+	/* the peer rekeyed an IKE SA and speaks first on the new one */
+	f = ike_open_owner(slot, jiffies);
 	if (!f || f->dead) {
 		ipsecnat_count(in, IPSECNAT_C_ambiguous);
 		if (ipsecnat_notify_ratelimit(in))
@@ -1356,20 +1442,7 @@ void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f
 	WRITE_ONCE(f->pair_gen, 0);
 	f->weak_gen = 0;
 	WRITE_ONCE(f->fresh_at, now ?: 1);
-}
-
-/* Flow @f starts a child-creating exchange on @slot (under the netns lock). */
-static void ike_last_note(struct ipsecnat_net *in, struct ipsecnat_slot *slot,
-			  struct ipsecnat_flow *f, unsigned long now)
-{
-	bool recent = seen_within(slot->ike_last_at, now - READ_ONCE(in->set.pending_window), now);
-
-	if (!recent)
-		slot->ike_last_many = false;
-	else if (slot->ike_last != f)
-		slot->ike_last_many = true;	/* stays until a quiet window */
-	slot->ike_last = f;
-	slot->ike_last_at = now ?: 1;
+	ike_open_made(f->slot, f, true, now);
 }
 
 /* The host of @f sent a child-creating IKE message: note its burst. */
@@ -1404,14 +1477,17 @@ static void ike_noted(struct ipsecnat_flow *f, bool out, unsigned long now)
  * Hold datagram @skb of message @msg of the host of @f (see ipsecnat_ike_hold).
  * False if it cannot be held (the caps, a bridged packet). Under the netns lock.
  */
-static bool hold_add(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg, bool response,
-		     struct sk_buff *skb, unsigned long now)
+static bool hold_add(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg,
+		     enum ipsecnat_exchange ex, bool response, struct sk_buff *skb,
+		     unsigned long now)
 {
 	struct ipsecnat_ike_hold *h = &f->ike_hold;
 	const struct dst_entry *dst = skb_dst(skb);
 
-	if (h->skbs ? h->msg != msg || h->nr_skbs >= LEARN_HOLD_SKBS :
-		      in->nr_held >= LEARN_HELD_MAX)
+	if (!h->skbs && in->nr_held >= LEARN_HELD_MAX)
+		return false;
+	if (h->skbs && (h->msg != msg || h->nr_skbs >= LEARN_HOLD_SKBS ||
+			h->bytes + skb->truesize > LEARN_HOLD_BYTES))
 		return false;
 	if (in->held_bytes + skb->truesize > LEARN_HELD_BYTES || READ_ONCE(in->dying))
 		return false;
@@ -1425,7 +1501,9 @@ static bool hold_add(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg, 
 	if (!h->skbs) {
 		h->skbs = skb;
 		h->nr_skbs = 0;
+		h->bytes = 0;
 		h->msg = msg;
+		h->ex = ex;
 		h->response = response;
 		h->since = now;
 		h->admitted = false;
@@ -1437,6 +1515,7 @@ static bool hold_add(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg, 
 	}
 	h->last = skb;
 	h->nr_skbs++;
+	h->bytes += skb->truesize;
 	in->held_bytes += skb->truesize;
 	return true;
 }
@@ -1445,13 +1524,14 @@ static bool hold_add(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg, 
  * Message @msg of the host of @f goes now: its retransmits and fragments
  * will too, and a response answers the exchange of the turn. Under the lock.
  */
-static void ike_pass(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg, bool response,
-		     unsigned long now)
+static void ike_pass(struct ipsecnat_net *in, struct ipsecnat_flow *f, u64 msg,
+		     enum ipsecnat_exchange ex, bool response, unsigned long now)
 {
 	f->ike_passed[response] = msg;
-	ike_last_note(in, f->slot, f, now);
+	if (ex == IPSECNAT_EX_CHILD)
+		ike_open_note(f->slot, f, now);
 	if (response)
-		turn_answered(&f->slot->ike_turn, f, now);
+		turn_answered(&f->slot->ike_turn, f, ex, now);
 }
 
 /* Take the held datagrams of @h, a chain, for sending or freeing. Under the lock. */
@@ -1544,7 +1624,7 @@ void ipsecnat_ike_release(struct work_struct *work)
 		if (!h->admitted && time_before(now, h->since + LEARN_HOLD) &&
 		    !turn_take(&f->slot->ike_turn, f, now, LEARN_IKE_TURN))
 			continue;
-		ike_pass(in, f, h->msg, h->response, now);
+		ike_pass(in, f, h->msg, h->ex, h->response, now);
 		*tail = hold_take(in, h);
 		while (*tail)
 			tail = &(*tail)->next;
@@ -1578,35 +1658,36 @@ void ipsecnat_learn_exit(struct ipsecnat_net *in)
 /*
  * A child-creating IKE message of flow @f (IKEv2 IKE_AUTH or
  * CREATE_CHILD_SA, IKEv1 Quick Mode), seen translated, sent by the host if
- * @out. A host's IKEv2 CREATE_CHILD_SA message (@paced; a @response or a
- * request, @msg names it, @skb is it) takes the slot's IKE turn; while
- * another flow holds it, the message is held (IPSECNAT_IKE_HELD: the
- * caller stole it) and sent when the turn is free. Once a message went,
- * its retransmits and fragments go too. The peer's request (@paced from
- * the peer) is never held, and lets a held message of its flow go at once:
- * both ends of a collision (two requests crossing) must see both requests,
- * or the end that saw only the other's resolves it alone and may delete
- * the SA the other end keeps. A held message, or the peer's request, is no
- * evidence: the exchange has not started, or its SAs come with the host's
- * response; nor is any message of the peer's unless the host's own came
- * within LEARN_IKE_QUIET (a WAN sender can forge the peer's).
+ * @out. A host's IKEv2 message of exchange @ex (paced unless
+ * IPSECNAT_EX_UNPACED; a @response or a request, @msg names it, @skb is
+ * it) takes the slot's IKE turn; while another flow holds it, the message
+ * is held (IPSECNAT_IKE_HELD: the caller stole it) and sent when the turn
+ * is free. Once a message went, its retransmits and fragments go too. The
+ * peer's paced request is never held, and lets a held message of its flow
+ * go at once: both ends of a collision (two requests crossing) must see
+ * both requests, or the end that saw only the other's resolves it alone
+ * and may delete the SA the other end keeps. A held message, or the peer's
+ * request, is no evidence: the exchange has not started, or its SAs come
+ * with the host's response; nor is any message of the peer's unless the
+ * host's own came within LEARN_IKE_QUIET (a WAN sender can forge the
+ * peer's).
  */
 enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct ipsecnat_flow *f,
-						bool out, bool paced, bool response, u64 msg,
-						struct sk_buff *skb)
+						bool out, enum ipsecnat_exchange ex,
+						bool response, u64 msg, struct sk_buff *skb)
 {
 	enum ipsecnat_ike_verdict v = IPSECNAT_IKE_PASS;
 	struct ipsecnat_turn *t = &f->slot->ike_turn;
 	unsigned long now;
 
-	if (paced) {
+	if (ex != IPSECNAT_EX_UNPACED) {
 		spin_lock_bh(&in->lock);
 		now = jiffies;
 		if (f->dead) {
 			/* its SAs are gone: nothing to learn, nothing to hold */
 		} else if (!out) {
 			if (response)
-				turn_answered(t, f, now);
+				turn_answered(t, f, ex, now);
 			else
 				hold_admit(in, f);
 		} else if (f->ike_passed[response] == msg) {
@@ -1614,16 +1695,16 @@ enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct 
 		} else if (f->ike_hold.skbs && f->ike_hold.msg != msg && response) {
 			/* it answers the peer's request that crossed the held one */
 			hold_admit(in, f);
-			f->ike_passed[response] = msg;
+			ike_pass(in, f, msg, ex, response, now);
 		} else if (!f->ike_hold.skbs && turn_take(t, f, now, LEARN_IKE_TURN)) {
-			ike_pass(in, f, msg, response, now);
-		} else if (hold_add(in, f, msg, response, skb, now)) {
+			ike_pass(in, f, msg, ex, response, now);
+		} else if (hold_add(in, f, msg, ex, response, skb, now)) {
 			v = IPSECNAT_IKE_HELD;
 		} else if (f->ike_hold.skbs) {
 			v = IPSECNAT_IKE_DROP;	/* more copies of a held message */
 		} else {
 			/* no room to hold it: it goes rather than wait for ever */
-			ike_pass(in, f, msg, response, now);
+			ike_pass(in, f, msg, ex, response, now);
 		}
 		spin_unlock_bh(&in->lock);
 		if (v != IPSECNAT_IKE_PASS) {
@@ -1647,6 +1728,7 @@ enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct 
 void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f)
 {
 	turn_end(&f->slot->ike_turn, f);
+	ike_open_made(f->slot, f, false, jiffies);
 	WRITE_ONCE(f->ike_at, 0);
 }
 
@@ -1699,8 +1781,7 @@ void ipsecnat_learn_flow_gone(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 {
 	turn_end(&f->slot->out_turn, f);
 	turn_end(&f->slot->ike_turn, f);
-	if (f->slot->ike_last == f)
-		f->slot->ike_last = NULL;
+	ike_open_made(f->slot, f, false, jiffies);
 	/* freed under the lock: conntrack puts are safe with BHs off */
 	if (f->ike_hold.skbs)
 		hold_free(hold_take(in, &f->ike_hold));

@@ -38,6 +38,7 @@ const char *const ipsecnat_counter_names[IPSECNAT_C_MAX] = {
 	[IPSECNAT_C_foreign_zone] = "foreign_zone",
 	[IPSECNAT_C_local_spi_paced] = "local_spi_paced",
 	[IPSECNAT_C_contested] = "contested",
+	[IPSECNAT_C_ike_moved] = "ike_moved",
 };
 
 void ipsecnat_stats_sum(struct ipsecnat_net *in, struct ipsecnat_stats *sum)

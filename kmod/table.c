@@ -577,7 +577,7 @@ out:
  * SA in both directions. IPSECNAT_REFUSE if another host owns the SPI.
  */
 enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 host,
-					     __be32 peer, const __be32 *spi_i,
+					     __be32 peer, const __be32 *spi_i, u64 spi_r,
 					     const struct ipsecnat_ports *ports,
 					     const struct ipsecnat_pool *pool,
 					     struct ipsecnat_sa **res)
@@ -593,6 +593,16 @@ enum ipsecnat_result ipsecnat_ike_create_out(struct ipsecnat_net *in, __be32 hos
 		goto out;
 	key.pub = f->pub;
 	sa = ipsecnat_ike_lookup(in, f->pub, peer, spi_i);
+	if (sa && sa->flow != f && sa->unconfirmed && spi_r && spi_r == ipsecnat_ike_spi_r(sa)) {
+		/*
+		 * The peer's new IKE SA went to another host, which never
+		 * spoke on it: this host does, sealed, with both SPIs (its
+		 * own responder SPI too), so the SA is its own.
+		 */
+		ipsecnat_count(in, IPSECNAT_C_ike_moved);
+		ipsecnat_sa_unlearn(in, sa);
+		sa = NULL;
+	}
 	if (sa && sa->flow != f) {
 		ipsecnat_count(in, IPSECNAT_C_spi_conflict);
 		sa = NULL;

@@ -34,6 +34,8 @@
 #define IKEV2_CREATE_CHILD_SA	36
 #define IKEV2_F_RESPONSE	0x20
 #define IKEV2_F_INITIATOR	0x08
+#define IKEV2_PAYLOAD_SK	46
+#define IKEV2_PAYLOAD_SKF	53	/* RFC 7383 */
 
 /* RFC 7296 3.1 (the same first 28 bytes as ISAKMP, RFC 2408) */
 struct ike_hdr {
@@ -60,8 +62,9 @@ struct udp_msg {
 	__be32 spi_i[2];		/* IKE */
 	u64 spi_r;			/* IKE, as ipsecnat_ike_spi() */
 	bool child;			/* an exchange that creates ESP SAs */
-	bool request;			/* IKEv2 CREATE_CHILD_SA request */
-	bool paced;			/* IKEv2 CREATE_CHILD_SA (IKEv1: never paced) */
+	bool request;			/* IKEv2 paced request */
+	bool sealed;			/* IKEv2 encrypted (SK, SKF): only a party can send it */
+	enum ipsecnat_exchange ex;	/* paced if not IPSECNAT_EX_UNPACED */
 	u64 msg;			/* which message: IKE SA, sender, Message ID */
 };
 
@@ -103,9 +106,17 @@ static enum udp_kind udp_parse(const struct sk_buff *skb, __be16 port, struct ud
 	case IKEV2_MAJOR:
 		m->child = ike->exchange == IKEV2_IKE_AUTH ||
 			   ike->exchange == IKEV2_CREATE_CHILD_SA;
-		/* only rekeys are paced: a new host's IKE_AUTH never waits */
-		m->paced = ike->exchange == IKEV2_CREATE_CHILD_SA;
-		m->request = m->paced && !(ike->flags & IKEV2_F_RESPONSE);
+		/*
+		 * Every exchange that makes ESP SAs is paced: a new host's
+		 * first SAs starting beside another host's rekey are as
+		 * ambiguous as two rekeys.
+		 */
+		m->ex = ike->exchange == IKEV2_IKE_AUTH ? IPSECNAT_EX_AUTH :
+			ike->exchange == IKEV2_CREATE_CHILD_SA ? IPSECNAT_EX_CHILD :
+			IPSECNAT_EX_UNPACED;
+		m->request = m->ex && !(ike->flags & IKEV2_F_RESPONSE);
+		m->sealed = ike->next_payload == IKEV2_PAYLOAD_SK ||
+			    ike->next_payload == IKEV2_PAYLOAD_SKF;
 		/* retransmits and fragments (RFC 7383) of a message share it */
 		m->msg = ((u64)ntohl(ike->spi_i[0]) << 32) ^ ((u64)ntohl(ike->spi_i[1]) << 16) ^
 			 ntohl(ike->msgid) ^ (ike->flags & IKEV2_F_INITIATOR ? BIT_ULL(63) : 0) ^
@@ -239,7 +250,8 @@ static unsigned int out_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 		sa = ipsecnat_ike_lookup(in, f->pub, peer, m->spi_i);
 	else if (ipsecnat_ike_lookup(in, host, peer, m->spi_i))
 		return XT_CONTINUE;	/* an earlier IPSECNAT rule translated it */
-	if (sa && sa->flow == f && READ_ONCE(sa->unconfirmed))
+	/* an unprotected notify (INVALID_IKE_SPI) shows no key: no claim */
+	if (sa && sa->flow == f && READ_ONCE(sa->unconfirmed) && m->sealed)
 		ipsecnat_learn_ike_confirmed(in, sa);
 	if (!sa || sa->flow != f) {
 		if (!ipsecnat_rule_pool(info, out, skb, &pool)) {
@@ -248,15 +260,15 @@ static unsigned int out_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 		}
 		if (ipsecnat_in_pool(&pool, host) || ipsecnat_port_in_use(in, skb, &pool))
 			return XT_CONTINUE;
-		if (ipsecnat_ike_create_out(in, host, peer, m->spi_i, &m->ports, &pool, &sa) !=
-		    IPSECNAT_OK)
+		if (ipsecnat_ike_create_out(in, host, peer, m->spi_i, m->sealed ? m->spi_r : 0,
+					    &m->ports, &pool, &sa) != IPSECNAT_OK)
 			return NF_DROP;
 	}
 	/* the responder SPI the host uses is the one the SA has from now on */
 	if (m->spi_r && !ipsecnat_ike_spi_r(sa))
 		WRITE_ONCE(ipsecnat_ike(sa)->spi_r, m->spi_r);
 	if (m->child) {
-		switch (ipsecnat_ike_exchange(in, sa->flow, true, m->paced, !m->request, m->msg,
+		switch (ipsecnat_ike_exchange(in, sa->flow, true, m->ex, !m->request, m->msg,
 					      skb)) {
 		case IPSECNAT_IKE_PASS:
 			break;
@@ -350,7 +362,7 @@ static unsigned int in_ike(struct ipsecnat_net *in, struct sk_buff *skb,
 	}
 	/* the peer's side of an exchange, on an IKE SA the host spoke on */
 	if (m->child && !READ_ONCE(sa->unconfirmed))
-		ipsecnat_ike_exchange(in, sa->flow, false, m->paced, !m->request, m->msg, NULL);
+		ipsecnat_ike_exchange(in, sa->flow, false, m->ex, !m->request, m->msg, NULL);
 	ike_touch(sa, &m->ports, skb->len);
 	return ipsecnat_translate(in, skb, false, sa->flow->key.host);
 }

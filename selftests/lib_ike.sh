@@ -297,7 +297,10 @@ soak_up() {
 
 # soak_trace: the gateway's events, and with SOAK_TRACE=1 captures on the
 # gateway and peer 1 and the peer's xfrm events, kept with the daemons' logs
+# (once: from the tunnels' set-up on where the test calls it first)
 soak_trace() {
+	[ -z "${SOAK_TRACING:-}" ] || return 0
+	SOAK_TRACING=1
 	ip netns exec "$GW" ipsecnat monitor >"$SWAN_DIR/monitor.log" 2>&1 &
 	BG_PIDS+=($!)
 	[ -n "${SOAK_TRACE:-}" ] && command -v tcpdump >/dev/null || return 0
@@ -311,7 +314,8 @@ soak_trace() {
 
 # soak_pings N SECS: pings every 0.5 s both ways between hosts 1..N and peer
 # 1 for SECS seconds (waits for them), traced by soak_trace; soak_losses N
-# MAX then fails unless every direction of every host lost at most MAX percent
+# MAX then logs each host's losses and sets SOAK_LOSSY unless every direction
+# of every host lost at most MAX percent
 soak_pings() {
 	local i n=$1 count=$(($2 * 2)) pids=()
 	soak_trace
@@ -337,7 +341,16 @@ soak_losses() {
 		[ -n "$up" ] && [ -n "$down" ] && [ "$up" -le "$2" ] && [ "$down" -le "$2" ] ||
 			bad=$((bad + 1))
 	done
-	[ "$bad" = 0 ] || fail "$bad of $1 hosts lost more than $2 % in a direction"
+	SOAK_LOSSY=""
+	[ "$bad" = 0 ] || SOAK_LOSSY="$bad of $1 hosts lost more than $2 % in a direction"
+}
+
+# soak_verdict MAX: the losses (at most MAX percent) and misdelivery, both
+# logged before either fails the test
+soak_verdict() {
+	soak_losses "$N" "$1"
+	check_no_misdelivery
+	[ -z "$SOAK_LOSSY" ] || fail "$SOAK_LOSSY"
 }
 
 # ike_bindings: the gateway's IKE SA bindings as "host ports state" lines

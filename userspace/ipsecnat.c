@@ -734,6 +734,7 @@ static const char *const stat_names[IPSECNAT_STAT_MAX + 1] = {
 	[IPSECNAT_STAT_FOREIGN_ZONE] = "foreign_zone",
 	[IPSECNAT_STAT_LOCAL_SPI_PACED] = "local_spi_paced",
 	[IPSECNAT_STAT_CONTESTED] = "contested",
+	[IPSECNAT_STAT_IKE_MOVED] = "ike_moved",
 };
 
 static const char *const setting_names[IPSECNAT_SET_MAX + 1] = {
