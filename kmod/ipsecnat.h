@@ -105,11 +105,6 @@ struct ipsecnat_flow_use {
 	unsigned long since;		/* jiffies of its first packet */
 };
 
-/*
- * A host's CREATE_CHILD_SA message (request, or response to the peer's)
- * held in the gateway while another flow's exchange has the slot's IKE
- * turn (learn.c). Under the netns lock.
- */
 /* The IKEv2 exchanges that make ESP SAs, paced one flow at a time per slot */
 enum ipsecnat_exchange {
 	IPSECNAT_EX_UNPACED,		/* IKEv1 Quick Mode */
@@ -117,6 +112,11 @@ enum ipsecnat_exchange {
 	IPSECNAT_EX_CHILD,		/* CREATE_CHILD_SA: ESP SAs or an IKE SA */
 };
 
+/*
+ * A host's paced IKEv2 message (request, or response to the peer's) held
+ * in the gateway while another flow's exchange has the slot's IKE turn
+ * (learn.c). Under the netns lock.
+ */
 struct ipsecnat_ike_hold {
 	struct list_head node;		/* in->ike_held, oldest first, while skbs */
 	struct sk_buff *skbs;		/* its datagrams (fragments), linked by ->next */
@@ -124,7 +124,7 @@ struct ipsecnat_ike_hold {
 	unsigned int nr_skbs;
 	unsigned int bytes;		/* their truesize */
 	u64 msg;			/* which message (udp.c names them) */
-	enum ipsecnat_exchange ex;
+	enum ipsecnat_exchange ex;	/* of its message */
 	bool response;			/* a response to the peer's request */
 	unsigned long since;
 	bool admitted;			/* goes on the next release, turn or not */
@@ -246,8 +246,9 @@ struct ipsecnat_slot {
 	struct ipsecnat_turn out_turn;
 	struct ipsecnat_turn ike_turn;
 	/*
-	 * Flows whose last child-creating exchange made no ESP SA (yet): one
-	 * of them owns the peer's new IKE SA (learn.c, rule 5). Under the lock.
+	 * Flows whose CREATE_CHILD_SA exchanges made no ESP SA seen (yet):
+	 * one of them owns the peer's new IKE SA (learn.c, rule 4). Under the
+	 * lock.
 	 */
 	struct ipsecnat_ike_open ike_open[IPSECNAT_IKE_OPEN];
 	unsigned long ike_open_lost;	/* one found no room then, 0: never */

@@ -1268,18 +1268,27 @@ static void ike_open_note(struct ipsecnat_slot *slot, struct ipsecnat_flow *f, u
 }
 
 /*
- * An exchange of @f made an SA: a new outbound ESP SA sent on at @now
- * (@esp; long after the exchange it is an idle host's older SA), or an IKE
- * SA its host spoke on (the open ones made no other IKE SA unknown here).
+ * @f has no open exchange any more: its host spoke on a new IKE SA (the
+ * open ones made no other IKE SA unknown here), or it goes.
  */
-static void ike_open_made(struct ipsecnat_slot *slot, const struct ipsecnat_flow *f,
-			  bool esp, unsigned long now)
+static void ike_open_forget(struct ipsecnat_slot *slot, const struct ipsecnat_flow *f)
 {
 	struct ipsecnat_ike_open *o = ike_open_find(slot, f);
 
-	if (!o || (esp && !time_in_range(now, o->at, o->at + LEARN_IKE_MADE)))
-		return;
-	if (!esp || !--o->nr)
+	if (o)
+		o->flow = NULL;
+}
+
+/*
+ * An exchange of @f made ESP SAs: its host sent on a new outbound SA at
+ * @now (long after the exchange, it is an idle host's older SA).
+ */
+static void ike_open_made(struct ipsecnat_slot *slot, const struct ipsecnat_flow *f,
+			  unsigned long now)
+{
+	struct ipsecnat_ike_open *o = ike_open_find(slot, f);
+
+	if (o && time_in_range(now, o->at, o->at + LEARN_IKE_MADE) && !--o->nr)
 		o->flow = NULL;
 }
 
@@ -1442,7 +1451,7 @@ void ipsecnat_learn_out_created(struct ipsecnat_net *in, struct ipsecnat_flow *f
 	WRITE_ONCE(f->pair_gen, 0);
 	f->weak_gen = 0;
 	WRITE_ONCE(f->fresh_at, now ?: 1);
-	ike_open_made(f->slot, f, true, now);
+	ike_open_made(f->slot, f, now);
 }
 
 /* The host of @f sent a child-creating IKE message: note its burst. */
@@ -1728,7 +1737,7 @@ enum ipsecnat_ike_verdict ipsecnat_ike_exchange(struct ipsecnat_net *in, struct 
 void ipsecnat_learn_ike_sa_new(struct ipsecnat_flow *f)
 {
 	turn_end(&f->slot->ike_turn, f);
-	ike_open_made(f->slot, f, false, jiffies);
+	ike_open_forget(f->slot, f);
 	WRITE_ONCE(f->ike_at, 0);
 }
 
@@ -1781,7 +1790,7 @@ void ipsecnat_learn_flow_gone(struct ipsecnat_net *in, struct ipsecnat_flow *f)
 {
 	turn_end(&f->slot->out_turn, f);
 	turn_end(&f->slot->ike_turn, f);
-	ike_open_made(f->slot, f, false, jiffies);
+	ike_open_forget(f->slot, f);
 	/* freed under the lock: conntrack puts are safe with BHs off */
 	if (f->ike_hold.skbs)
 		hold_free(hold_take(in, &f->ike_hold));
